@@ -1,0 +1,112 @@
+"""English catalogue: every sentence a student or instructor reads, by key."""
+
+from types import MappingProxyType
+
+MESSAGES = MappingProxyType({
+    # --- the whole exercise -------------------------------------------------
+    "not_attempted": "Not attempted yet: the function still raises NotImplementedError. Replace "
+                     "`raise NotImplementedError` with your code.",
+    "not_submitted": "Not submitted: there is no {file}.",
+    "file_too_large": "{file} is {size} bytes; an exercise file must stay under 1 MiB.",
+    "not_utf8": "{file} is not UTF-8 text (first bad byte on line {line}); save it as UTF-8 and try again.",
+    "unreadable": "{file} cannot be read ({error}).",
+    "syntax_error": "{file}, line {line}: SyntaxError: {error}\n    {code}\nFix the syntax on that line (check brackets, "
+                    "colons and indentation).",
+    "import_error": "{file}, line {line}: cannot import '{module}'. Check the spelling; only torch, numpy, math and "
+                    "the standard library are available.",
+    "raised_at_import": "{file}, line {line}: {type}: {error}\n    {code}\nThe file fails while it is loaded, "
+                        "before your function is called.",
+    "missing_function": "{file} defines no function `{function}` (found: {defined}). Keep the function name and "
+                        "signature from the exercise stub.",
+    "timeout": "Stopped after {seconds} s: your code did not finish in its time budget. Look for a loop that never ends.",
+    "ex05.loop_never_ends": "Stopped after {seconds} s: f never returned. The loop `while b.norm() < 1000` must end: "
+                            "b has to grow each time round (b = b * 2) and nothing may reset it.",
+    "crashed": "Your code crashed the Python process (signal {signal}). This is usually native code misuse "
+               "(ctypes, an out-of-range low-level call).",
+    "no_result": "Your code ended the process before returning (exit code {code}): do not call sys.exit(), "
+                 "os._exit() or quit() in an exercise.",
+    "invalid_result": "Your code's result could not be read back safely ({detail}); return plain tensors.",
+    "sandbox_failed": "The grader could not isolate your code on this machine; this is not your fault. Tell your "
+                      "instructor.",
+    # --- errors raised while a case ran ------------------------------------
+    "raised": "Line {line}: {type}: {error}\n    {code}",
+    "no_requires_grad": "Line {line}: {error}\n    {code}\nbackward() needs a graph: call `x.requires_grad_(True)` on "
+                        "the input BEFORE computing y (the grader passes a tensor that does not require grad).",
+    "nonscalar_backward": "Line {line}: {error}\n    {code}\nbackward() without arguments only works on a scalar. "
+                          "For a vector y, back-propagate its sum: `y.sum().backward()`, or pass a gradient of ones: "
+                          "`y.backward(torch.ones_like(y))`.",
+    "backward_twice": "Line {line}: {error}\n    {code}\nThe graph is freed after backward(). Compute y again before "
+                      "a second backward (or pass retain_graph=True to the first).",
+    "inplace_leaf": "Line {line}: {error}\n    {code}\nDo not modify x in place once it requires grad; build new "
+                    "tensors (y = 2 * x) instead of x *= 2.",
+    "out_of_memory": "Line {line}: your code ran out of memory ({error}). Look for a tensor that grows without bound.",
+    "zero_none_grad": "Line {line}: {error}\n    {code}\nx.grad is still None here: call backward() first, then "
+                      "clear it with `x.grad.zero_()`.",
+    "called_exit": "Line {line}: your code called sys.exit(); return a value instead.",
+    "recursion": "Line {line}: {error}: a function calls itself without end.",
+    # --- what came back -----------------------------------------------------
+    "grad_none": "{noun} is None: autograd computed no gradient for the input. Call `x.requires_grad_(True)` before "
+                 "computing, then call `backward()` on the result.",
+    "returned_none": "{noun}: your function returned None. Did you forget `return`?",
+    "returned_number": "{noun} is a Python {type}, not a tensor: return the tensor itself (not `y.item()` or "
+                       "`float(y)`), so its grad_fn and gradient can be checked.",
+    "returned_sequence": "{noun} is a {type} of {length} items; return a single tensor here.",
+    "returned_other": "{noun} is a {type}, not a torch.Tensor.",
+    "returned_not_pair": "Return the pair `(u, z)`: your function returned a {type}.",
+    "tensor_subclass": "{noun} is a {type}, a subclass of torch.Tensor; return a plain torch.Tensor.",
+    "tensor_too_large": "{noun} has shape {shape}, far larger than the input; return a tensor shaped like x.",
+    "no_grad_fn": "{noun} has no grad_fn: it is not connected to x's graph. Compute it from x with tensor operations "
+                  "after `x.requires_grad_(True)`, and do not detach it or wrap it in torch.no_grad().",
+    "mismatch": "{noun} is not what autograd should give.",
+    # --- recognised wrong answers ------------------------------------------
+    "ex01.grad_accumulated": "x.grad is 8x, twice 4x: backward ran twice and gradients ACCUMULATE in x.grad. "
+                             "Call y.backward() once (or zero x.grad before calling it again).",
+    "scaled_gradient": "x.grad is {k} times the right gradient: check the constant factor and how often "
+                       "backward() runs (gradients accumulate).",
+    "ex02.not_zeroed": "x.grad is 4x + 1: the first gradient (4x) is still there, because gradients ACCUMULATE. "
+                       "Clear it before the second backward: `x.grad.zero_()` (or `x.grad = None`).",
+    "ex02.first_gradient": "x.grad is 4x, the gradient of the first y: call backward() on the second y = x.sum().",
+    "ex02.returned_first_y": "y is 2xᵀx, the first y: return the second one, y = x.sum().",
+    "ex03.weighted_gradient": "x.grad is {k} × 2x: the gradient argument of backward() weights each element. To sum "
+                              "the per-element derivatives pass ones: `y.backward(torch.ones_like(y))` "
+                              "(or call `y.sum().backward()`).",
+    "ex03.returned_sum": "y is the sum of x⊙x: return the vector y = x * x itself (sum only for backward).",
+    "ex04.through_detach": "x.grad is 3x²: the gradient flowed through y = x * x as well. Use `u = y.detach()` so u "
+                           "is a constant, then z = u * x gives x.grad = u.",
+    "ex04.u_requires_grad": "{noun} still requires grad (grad_fn {grad_fn}): create it with `y.detach()`, which cuts "
+                            "it out of the graph.",
+    "ex05.graph_broken": "{noun} has no grad_fn, so the graph is broken: `.item()`, Python floats, `float(...)` or "
+                         "`torch.tensor(...)` cut it. Stay in tensor operations on `a` (b = a * 2, b.norm(), "
+                         "b.sum()) from start to end.",
+    "ex06.uses_cos": "Line {line} uses a cosine:\n    {code}\nThe exercise is to get the derivative WITHOUT cos: "
+                     "set `x.requires_grad_(True)`, compute `y = torch.sin(x)`, call `y.sum().backward()` and return "
+                     "`x.grad` (cosine on lines: {lines}).",
+    "ex06.returned_sin": "You returned sin(x) itself: return its derivative, `x.grad` after `y.sum().backward()`.",
+    "ex06.sign": "Your result is -cos(x): check the sign.",
+    # --- the report's own words --------------------------------------------
+    "ui.passed": "passed",
+    "ui.failed": "failed",
+    "ui.status.passed": "passing",
+    "ui.status.failed": "failing",
+    "ui.status.not_attempted": "not started",
+    "ui.status.not_submitted": "not submitted",
+    "ui.status.error": "error",
+    "ui.case": "case {describe}",
+    "ui.hidden_case": "hidden case: {describe}",
+    "ui.points": "{score:g}/{max_score:g} points",
+    "ui.total": "Total: {score:g}/{max_score:g} points",
+    "ui.all_passed": "All checks passed. 🎉",
+    "ui.shape": "Shapes differ: expected {expected}, got {actual}.",
+    "ui.dtype": "Dtypes differ: expected {expected}, got {actual}.",
+    "ui.values": "Mismatched elements: {mismatched} / {total} ({percent:.1f}%)",
+    "ui.max_abs": "Greatest absolute difference: {diff:.6g} at index {index} (up to {atol:g} allowed)",
+    "ui.max_rel": "Greatest relative difference: {diff:.6g} at index {index} (up to {rtol:g} allowed)",
+    "ui.sample": "index {index}: expected {expected:.6g}, got {actual:.6g}",
+    "ui.output": "Your code printed ({dropped} more bytes not shown):",
+    "ui.output_short": "Your code printed:",
+    "ui.plot_hint": "See the curves: grader check ex06 --plot",
+    "ui.plot_written": "Plot written to {path}",
+    "ui.more_cases": "… and {count} more failing case(s); run with -v to see them all.",
+    "ui.list_header": "{id}  {title}  ({points:g} pts)  {status}",
+    "ui.sandbox_missing": "Isolation: {layers} not available here ({reasons}); using the strongest remaining.",
+})

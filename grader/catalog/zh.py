@@ -1,0 +1,97 @@
+"""简体中文 catalogue: the same keys as ``en``, every sentence a student reads in Chinese."""
+
+from types import MappingProxyType
+
+MESSAGES = MappingProxyType({
+    # --- 整道题 ---------------------------------------------------------------
+    "not_attempted": "尚未作答：函数仍然抛出 NotImplementedError。请把 `raise NotImplementedError` 换成你的代码。",
+    "not_submitted": "未提交：找不到 {file}。",
+    "file_too_large": "{file} 有 {size} 字节；练习文件必须小于 1 MiB。",
+    "not_utf8": "{file} 不是 UTF-8 文本（第 {line} 行起有非法字节）；请以 UTF-8 编码保存后重试。",
+    "unreadable": "无法读取 {file}（{error}）。",
+    "syntax_error": "{file} 第 {line} 行：语法错误（SyntaxError）：{error}\n    {code}\n请修正该行的语法（检查括号、冒号和缩进）。",
+    "import_error": "{file} 第 {line} 行：无法导入 '{module}'。请检查拼写；只能使用 torch、numpy、math 和标准库。",
+    "raised_at_import": "{file} 第 {line} 行：{type}：{error}\n    {code}\n文件在加载时就出错了，还没调用到你的函数。",
+    "missing_function": "{file} 中没有定义函数 `{function}`（找到的是：{defined}）。请保留练习模板中的函数名和参数。",
+    "timeout": "运行 {seconds} 秒后被终止：代码没有在时限内结束。请检查是否有永远不会结束的循环。",
+    "ex05.loop_never_ends": "运行 {seconds} 秒后被终止：f 一直没有返回。循环 `while b.norm() < 1000` 必须能结束："
+                            "每一轮 b 都要变大（b = b * 2），而且不能被重置。",
+    "crashed": "你的代码让 Python 进程崩溃了（信号 {signal}）。通常是误用了底层代码（ctypes 等）。",
+    "no_result": "你的代码在返回之前就结束了进程（退出码 {code}）：练习中不要调用 sys.exit()、os._exit() 或 quit()。",
+    "invalid_result": "无法安全地读回你的结果（{detail}）；请返回普通的张量。",
+    "sandbox_failed": "评分器无法在这台机器上隔离运行你的代码；这不是你的错，请告诉老师。",
+    # --- 运行某个用例时抛出的错误 --------------------------------------------
+    "raised": "第 {line} 行：{type}：{error}\n    {code}",
+    "no_requires_grad": "第 {line} 行：{error}\n    {code}\nbackward() 需要计算图：请在计算 y 之前先对输入调用 "
+                        "`x.requires_grad_(True)`（评分器传入的张量默认不需要梯度，requires_grad 为 False）。",
+    "nonscalar_backward": "第 {line} 行：{error}\n    {code}\n不带参数的 backward() 只能用于标量。对向量 y，"
+                          "请对它的和求导：`y.sum().backward()`，或传入全 1 的梯度：`y.backward(torch.ones_like(y))`。",
+    "backward_twice": "第 {line} 行：{error}\n    {code}\n调用 backward() 之后计算图会被释放。再次反向传播前请重新计算 y"
+                      "（或在第一次调用时传入 retain_graph=True）。",
+    "inplace_leaf": "第 {line} 行：{error}\n    {code}\nx 需要梯度之后不要原地修改它；请创建新张量（y = 2 * x），不要写 x *= 2。",
+    "out_of_memory": "第 {line} 行：你的代码耗尽了内存（{error}）。请检查是否有无限增长的张量。",
+    "zero_none_grad": "第 {line} 行：{error}\n    {code}\n此时 x.grad 还是 None：请先调用 backward()，再用 "
+                      "`x.grad.zero_()` 清零。",
+    "called_exit": "第 {line} 行：你的代码调用了 sys.exit()；请改为返回结果。",
+    "recursion": "第 {line} 行：{error}：函数在无限地调用自己。",
+    # --- 返回的结果 -----------------------------------------------------------
+    "grad_none": "{noun} 是 None：自动微分没有为输入计算梯度。请先调用 `x.requires_grad_(True)`，再计算，"
+                 "然后对结果调用 `backward()`。",
+    "returned_none": "{noun}：你的函数返回了 None。是不是忘了写 `return`？",
+    "returned_number": "{noun} 是 Python 的 {type}，不是张量：请直接返回张量本身（不要用 `y.item()` 或 `float(y)`），"
+                       "这样才能检查它的 grad_fn 和梯度。",
+    "returned_sequence": "{noun} 是一个含 {length} 个元素的 {type}；这里应返回单个张量。",
+    "returned_other": "{noun} 是 {type}，不是 torch.Tensor。",
+    "returned_not_pair": "请返回二元组 `(u, z)`：你的函数返回的是 {type}。",
+    "tensor_subclass": "{noun} 是 {type}，它是 torch.Tensor 的子类；请返回普通的 torch.Tensor。",
+    "tensor_too_large": "{noun} 的形状是 {shape}，远大于输入；请返回与 x 形状相同的张量。",
+    "no_grad_fn": "{noun} 没有 grad_fn：它没有连到 x 的计算图上。请在 `x.requires_grad_(True)` 之后用张量运算由 x 计算它，"
+                  "不要 detach，也不要放在 torch.no_grad() 里。",
+    "mismatch": "{noun} 与自动微分应得的结果不一致。",
+    # --- 识别出的典型错误 -----------------------------------------------------
+    "ex01.grad_accumulated": "x.grad 是 8x，是 4x 的两倍：backward 执行了两次，而梯度会在 x.grad 中累积。"
+                             "只调用一次 y.backward()（或者在再次调用前先把 x.grad 清零）。",
+    "scaled_gradient": "x.grad 是正确梯度的 {k} 倍：请检查常数因子，以及 backward() 执行了几次（梯度会累积）。",
+    "ex02.not_zeroed": "x.grad 是 4x + 1：第一次的梯度 4x 还在，因为梯度会累积。"
+                       "在第二次 backward 之前先清零：`x.grad.zero_()`（或 `x.grad = None`）。",
+    "ex02.first_gradient": "x.grad 是 4x，即第一个 y 的梯度：请对第二个 y = x.sum() 调用 backward()。",
+    "ex02.returned_first_y": "y 是 2xᵀx，即第一个 y：请返回第二个 y = x.sum()。",
+    "ex03.weighted_gradient": "x.grad 是 2x 的 {k} 倍：backward() 的 gradient 参数会给每个元素加权。"
+                              "要把逐元素的导数相加，请传入全 1：`y.backward(torch.ones_like(y))`（或调用 `y.sum().backward()`）。",
+    "ex03.returned_sum": "y 是 x⊙x 的和：请返回向量 y = x * x 本身（只在反向传播时求和）。",
+    "ex04.through_detach": "x.grad 是 3x²：梯度也流经了 y = x * x。请用 `u = y.detach()` 把 u 变成常数，"
+                           "这样 z = u * x 的梯度 x.grad 就等于 u。",
+    "ex04.u_requires_grad": "{noun} 仍然需要梯度（grad_fn 为 {grad_fn}）：请用 `y.detach()` 得到它，把它从计算图中分离出来。",
+    "ex05.graph_broken": "{noun} 没有 grad_fn，计算图断了：`.item()`、Python 浮点数、`float(...)` 或 `torch.tensor(...)` "
+                         "都会切断计算图。请从头到尾都对 `a` 使用张量运算（b = a * 2、b.norm()、b.sum()）。",
+    "ex06.uses_cos": "第 {line} 行用到了余弦：\n    {code}\n本题要求不用 cos 求导数：先 `x.requires_grad_(True)`，"
+                     "计算 `y = torch.sin(x)`，调用 `y.sum().backward()`，返回 `x.grad`（用到余弦的行：{lines}）。",
+    "ex06.returned_sin": "你返回的是 sin(x) 本身：请返回它的导数，即 `y.sum().backward()` 之后的 `x.grad`。",
+    "ex06.sign": "你的结果是 -cos(x)：请检查符号。",
+    # --- 报告用语 -------------------------------------------------------------
+    "ui.passed": "通过",
+    "ui.failed": "未通过",
+    "ui.status.passed": "已通过",
+    "ui.status.failed": "未通过",
+    "ui.status.not_attempted": "未开始",
+    "ui.status.not_submitted": "未提交",
+    "ui.status.error": "出错",
+    "ui.case": "用例 {describe}",
+    "ui.hidden_case": "隐藏用例：{describe}",
+    "ui.points": "{score:g}/{max_score:g} 分",
+    "ui.total": "总分：{score:g}/{max_score:g}",
+    "ui.all_passed": "全部检查通过。🎉",
+    "ui.shape": "形状不同：应为 {expected}，实际为 {actual}。",
+    "ui.dtype": "数据类型不同：应为 {expected}，实际为 {actual}。",
+    "ui.values": "不一致的元素：{mismatched} / {total}（{percent:.1f}%）",
+    "ui.max_abs": "最大绝对误差：{diff:.6g}，位于下标 {index}（允许 {atol:g}）",
+    "ui.max_rel": "最大相对误差：{diff:.6g}，位于下标 {index}（允许 {rtol:g}）",
+    "ui.sample": "下标 {index}：应为 {expected:.6g}，实际为 {actual:.6g}",
+    "ui.output": "你的代码输出了（另有 {dropped} 字节未显示）：",
+    "ui.output_short": "你的代码输出了：",
+    "ui.plot_hint": "查看曲线：grader check ex06 --plot",
+    "ui.plot_written": "图像已保存到 {path}",
+    "ui.more_cases": "……还有 {count} 个未通过的用例；加 -v 查看全部。",
+    "ui.list_header": "{id}  {title}  （{points:g} 分）  {status}",
+    "ui.sandbox_missing": "隔离：本机不支持 {layers}（{reasons}）；已使用其余最强的隔离方式。",
+})

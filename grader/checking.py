@@ -1,0 +1,43 @@
+"""``grader check``: the public checks on a student's own files, and the ex06 plot."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import pipeline, sources
+from grader.course import Course
+from grader.pipeline import ExercisePlan
+from grader.pool import Pool, RunResult
+from grader.results import SubmissionResult
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """A check's results, with the plans and raw runs a plot needs."""
+
+    result: SubmissionResult
+    plans: tuple[ExercisePlan, ...]
+    runs: tuple[RunResult | None, ...]
+
+
+def check(course: Course, exercise_ids: tuple[str, ...], paths: dict[str, Path], pool: Pool) -> CheckRun:
+    """Run the public cases of ``exercise_ids`` on the files at ``paths``."""
+    plans = pipeline.plan(course, exercise_ids, include_hidden=False)
+    runs, results = [], []
+    for exercise_plan in plans:
+        exercise_id = exercise_plan.definition.id
+        source = sources.read(exercise_id, paths[exercise_id], display_path(paths[exercise_id]))
+        run, result = pipeline.run_and_grade(exercise_plan, source, pool)
+        runs.append(run)
+        results.append(result)
+    return CheckRun(SubmissionResult("check", tuple(results)), plans, tuple(runs))
+
+
+def display_path(path: Path) -> str:
+    """The path as the student would type it: relative to the current folder when inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

@@ -1,0 +1,127 @@
+"""The ``grader`` command line: argument parsing and exit codes; the work lives in the modules it calls.
+
+Exit codes (SPEC §3): 0 success (``check``: every check passed), 1 checks
+failed, 2 usage or configuration error — always one sentence, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from grader.errors import GraderError, UsageError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grader",
+        description="Check and grade the autograd exercises of Dive into Deep Learning (《动手学深度学习》).",
+    )
+    parser.add_argument("--course", type=Path, help="the course folder (default: the nearest one up from here)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    listing = commands.add_parser("list", help="exercises with title, points and this copy's status")
+    listing.add_argument("--lang", choices=("zh", "en"), help="feedback language (default: config, then locale)")
+
+    check = commands.add_parser("check", help="run the public checks on your exercise files")
+    check.add_argument("exercises", nargs="*", metavar="EX", help="ex01 ... ex06 (default: all)")
+    check.add_argument("--file", type=Path, help="check this file instead of exercises/EX*.py (one EX)")
+    check.add_argument("--lang", choices=("zh", "en"), help="feedback language (default: config, then locale)")
+    check.add_argument("--json", action="store_true", help="print results.json (Gradescope schema) instead")
+    check.add_argument("--plot", action="store_true", help="ex06: save a PNG of sin, your derivative and cos")
+    check.add_argument("-v", "--verbose", action="store_true", help="show every failing case, not just the first")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``grader`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list(args)
+        if args.command == "check":
+            return _check(args)
+    except GraderError as error:
+        print(f"grader: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+
+
+def _check(args: argparse.Namespace) -> int:
+    from grader.course import find_course, select_exercises
+    from grader.i18n import resolve_language
+
+    course = find_course(args.course)
+    lang = resolve_language(args.lang, course.config.language)
+    exercise_ids = _exercises_for(args)
+    paths = _source_paths(course, exercise_ids, args.file)
+
+    from grader.pool import Pool  # starts the zygote before this process pays for torch's import
+
+    with Pool(jobs=1) as pool:
+        from grader import checking, plots
+
+        checked = checking.check(course, exercise_ids, paths, pool)
+        result = checked.result
+        if args.json:
+            from grader.render.gradescope import results_json
+
+            print(json.dumps(results_json(result, course.config, lang), ensure_ascii=False, indent=2))
+        else:
+            from grader.render.terminal import render_submission
+
+            print(render_submission(result, course.config, lang, verbose=args.verbose, color=_color()), end="")
+        if args.plot:
+            for path in plots.write_plots(checked, course.root):
+                from grader.i18n import text
+
+                print(text("ui.plot_written", lang, path=path), file=sys.stderr if args.json else sys.stdout)
+    passed = all(e.status == "passed" for e in result.exercises)
+    return EXIT_OK if passed else EXIT_FAILED
+
+
+def _exercises_for(args: argparse.Namespace) -> tuple[str, ...]:
+    from grader.course import select_exercises
+    from grader.registry import resolve_exercise
+
+    if args.file is not None and not args.exercises:
+        guessed = resolve_exercise(args.file.name.split("_")[0])
+        if guessed is None:
+            raise UsageError(f"cannot tell which exercise {args.file} is; name it, e.g. grader check ex03 --file {args.file}")
+        return (guessed,)
+    chosen = select_exercises(args.exercises)
+    if args.file is not None and len(chosen) != 1:
+        raise UsageError("--file checks one exercise; name exactly one, e.g. grader check ex03 --file my_ex03.py")
+    return chosen
+
+
+def _source_paths(course, exercise_ids: tuple[str, ...], file: Path | None) -> dict[str, Path]:
+    if file is not None:
+        if not file.is_file():
+            raise UsageError(f"{file}: no such file.")
+        return {exercise_ids[0]: file}
+    return {exercise_id: course.exercise_file(exercise_id) for exercise_id in exercise_ids}
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

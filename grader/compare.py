@@ -1,0 +1,135 @@
+"""Compare a student's tensor with the reference's: torch.testing semantics, torch-style detail.
+
+The verdict is ``torch.testing.assert_close``'s own; this module checks
+type, shape and dtype first (broadcasting would hide a wrong shape, and
+ISOLATION.md shows ``allclose(tensor([2.]), full((5,), 2.))`` is True), then
+keeps every differing element so feedback can say how many differ, the
+greatest difference and where, and a few expected-vs-got pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+# torch.testing.assert_close's documented per-dtype defaults, stated explicitly so the
+# tolerance a message quotes is exactly the one the verdict used.
+_DEFAULT_TOLERANCES = {
+    torch.float16: (1e-3, 1e-5),
+    torch.bfloat16: (1.6e-2, 1e-5),
+    torch.float32: (1.3e-6, 1e-5),
+    torch.float64: (1e-7, 1e-7),
+    torch.complex32: (1e-3, 1e-5),
+    torch.complex64: (1.3e-6, 1e-5),
+    torch.complex128: (1e-7, 1e-7),
+}
+SAMPLE_COUNT = 3
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One differing element."""
+
+    index: tuple[int, ...]
+    expected: float
+    actual: float
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Why two tensors are not close. ``kind`` is shape, dtype or values."""
+
+    kind: str
+    expected_shape: tuple[int, ...]
+    actual_shape: tuple[int, ...]
+    expected_dtype: str
+    actual_dtype: str
+    mismatched: int = 0
+    total: int = 0
+    max_abs_diff: float = 0.0
+    max_abs_index: tuple[int, ...] = ()
+    max_rel_diff: float = 0.0
+    max_rel_index: tuple[int, ...] = ()
+    rtol: float = 0.0
+    atol: float = 0.0
+    samples: tuple[Sample, ...] = ()
+
+
+def tolerances(dtype: torch.dtype, rtol: float | None, atol: float | None) -> tuple[float, float]:
+    """The (rtol, atol) used for ``dtype``: the configured pair, else torch.testing's default."""
+    if rtol is not None and atol is not None:
+        return rtol, atol
+    return _DEFAULT_TOLERANCES.get(dtype, (0.0, 0.0))
+
+
+def compare(actual: torch.Tensor, expected: torch.Tensor, rtol: float | None = None,
+            atol: float | None = None) -> Mismatch | None:
+    """None when ``actual`` is close to ``expected``; otherwise what differs."""
+    base = {
+        "expected_shape": tuple(expected.shape),
+        "actual_shape": tuple(actual.shape),
+        "expected_dtype": _dtype_name(expected.dtype),
+        "actual_dtype": _dtype_name(actual.dtype),
+    }
+    if actual.shape != expected.shape:
+        return Mismatch("shape", **base)
+    if actual.dtype != expected.dtype:
+        return Mismatch("dtype", **base)
+    used_rtol, used_atol = tolerances(expected.dtype, rtol, atol)
+    try:
+        torch.testing.assert_close(actual, expected, rtol=used_rtol, atol=used_atol, check_device=False)
+        return None
+    except AssertionError:
+        pass
+    return _value_mismatch(actual, expected, used_rtol, used_atol, base)
+
+
+def _value_mismatch(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float, base: dict) -> Mismatch:
+    actual64 = actual.detach().to(torch.float64)
+    expected64 = expected.detach().to(torch.float64)
+    close = torch.isclose(actual64, expected64, rtol=rtol, atol=atol)
+    # Same non-finite values count as close, as in assert_close (equal_nan off: NaN never is).
+    close |= (actual64 == expected64)
+    bad = ~close
+    abs_diff = (actual64 - expected64).abs()
+    abs_diff = torch.where(torch.isnan(abs_diff), torch.full_like(abs_diff, float("inf")), abs_diff)
+    rel_diff = abs_diff / expected64.abs()
+    rel_diff = torch.where(torch.isnan(rel_diff), torch.full_like(rel_diff, float("inf")), rel_diff)
+    masked_abs = torch.where(bad, abs_diff, torch.zeros_like(abs_diff))
+    masked_rel = torch.where(bad, rel_diff, torch.zeros_like(rel_diff))
+    bad_positions = bad.nonzero().tolist()[:SAMPLE_COUNT]
+    samples = tuple(
+        Sample(tuple(p), expected64[tuple(p)].item(), actual64[tuple(p)].item()) for p in bad_positions
+    )
+    return Mismatch(
+        "values",
+        mismatched=int(bad.sum().item()),
+        total=actual.numel(),
+        max_abs_diff=masked_abs.max().item() if actual.numel() else 0.0,
+        max_abs_index=_unravel(int(masked_abs.argmax().item()), actual.shape) if actual.numel() else (),
+        max_rel_diff=masked_rel.max().item() if actual.numel() else 0.0,
+        max_rel_index=_unravel(int(masked_rel.argmax().item()), actual.shape) if actual.numel() else (),
+        rtol=rtol,
+        atol=atol,
+        samples=samples,
+        **base,
+    )
+
+
+def is_close(actual: torch.Tensor, expected: torch.Tensor, rtol: float | None = None,
+             atol: float | None = None) -> bool:
+    """assert_close's verdict as a bool (shape and dtype included)."""
+    return compare(actual, expected, rtol, atol) is None
+
+
+def _unravel(flat: int, shape: torch.Size) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return tuple(reversed(index))
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")

@@ -1,0 +1,39 @@
+"""The calling protocol: how an exercise function is called on one case, as SPEC §2 fixes it.
+
+The same code drives the student's function (in the sandboxed child) and the
+reference solution (in the trusted process), so both are observed the same
+way: the value returned AND the side effect on the grader's own input
+tensor (``x.grad``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from grader import harvest
+from grader.registry import PROTOCOL_CALL_BACKWARD
+
+
+def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file: str) -> dict:
+    """Call ``function`` on a fresh copy of ``given`` and harvest what happened, as plain data."""
+    x = given.detach().clone()
+    stage = "call"
+    returned = None
+    try:
+        if protocol == PROTOCOL_CALL_BACKWARD:
+            x.requires_grad_(True)
+        returned = function(x)
+        if protocol == PROTOCOL_CALL_BACKWARD and isinstance(returned, torch.Tensor) and returned.requires_grad:
+            # The grader, not the student, runs backward here (the book's `d.backward()`).
+            stage = "backward"
+            returned.backward()
+    except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are the student's too
+        return {
+            "error": harvest.exception(error, source_file),
+            "stage": stage,
+            "returned": harvest.value(returned),
+            "grad": harvest.value(x.grad),
+        }
+    return {"error": None, "stage": stage, "returned": harvest.value(returned), "grad": harvest.value(x.grad)}

@@ -1,0 +1,21 @@
+"""The grader's exceptions: one root, a few children the command line turns into one sentence."""
+
+
+class GraderError(Exception):
+    """Root of every error the grader reports to a user as a sentence (exit code 2)."""
+
+
+class ConfigError(GraderError):
+    """config.yaml is missing, unparsable or invalid; the message names the file and key."""
+
+
+class UsageError(GraderError):
+    """The command line asked for something that does not exist (an unknown exercise, a missing path)."""
+
+
+class SubmissionError(GraderError):
+    """A submission cannot be read at all (a corrupt zip, an unreadable directory)."""
+
+
+class RunnerError(GraderError):
+    """The sandboxed runner itself failed (not the student's code): a worker died or could not start."""

@@ -1,0 +1,162 @@
+"""Turn one exercise's run into scored checks: run → findings per case → check results → exercise result.
+
+Scoring: an exercise's points are split equally across its checks; a check's
+share is split between its public and hidden cases by ``hidden_weight``
+(all of it on the public cases when no hidden case is graded). A check
+earns its share for a group of cases only when it holds on every case of
+that group, so a hard-coded public answer keeps its public share and loses
+the hidden one.
+"""
+
+from __future__ import annotations
+
+from grader import checks, diagnose
+from grader.cases import Case
+from grader.config import ExerciseConfig
+from grader.outcome import CaseRun
+from grader.pool import RunResult
+from grader.registry import Check, ExerciseDef
+from grader.results import (
+    STATUS_ERROR,
+    STATUS_FAILED,
+    STATUS_NOT_ATTEMPTED,
+    STATUS_NOT_SUBMITTED,
+    STATUS_PASSED,
+    CaseFinding,
+    CheckResult,
+    ExerciseResult,
+    Message,
+    message,
+)
+from grader.sources import SourceFile
+
+
+def grade_exercise(definition: ExerciseDef, config: ExerciseConfig, cases: tuple[Case, ...],
+                   expected: tuple[CaseRun, ...], source: SourceFile, run: RunResult | None) -> ExerciseResult:
+    """Score one exercise of one submission. ``run`` is None when the source could not be used."""
+    groups = _groups(cases)
+    if source.problem is not None or run is None:
+        problem = source.problem or message("not_submitted", file=source.display)
+        status = STATUS_NOT_SUBMITTED if problem.key == "not_submitted" else STATUS_ERROR
+        return _failed_whole(definition, config, groups, problem, status, source)
+    if run.status != "ok":
+        return _failed_whole(definition, config, groups, run_problem(definition, source, run), STATUS_ERROR,
+                             source, run)
+
+    results = []
+    for check in definition.checks:
+        if check.kind == "no_cosine":
+            results.append(_source_check(definition, config, check, source, len(groups)))
+            continue
+        for public, indices in groups:
+            findings = tuple(
+                checks.evaluate(check, definition, cases[i], run.cases[i], expected[i], config.tolerance)
+                for i in indices
+            )
+            passed = all(f.passed for f in findings)
+            share = _share(config, len(definition.checks), public, len(groups))
+            results.append(CheckResult(definition.id, check.id, check.label, public, passed,
+                                       share if passed else 0.0, share, findings))
+
+    problems = [f.problem for r in results for f in r.findings if f.problem is not None]
+    not_attempted = bool(problems) and all(p.key == "not_attempted" for p in problems) and all(
+        run_case.error is not None for run_case in run.cases
+    )
+    score = _round(sum(r.score for r in results))
+    if not_attempted:
+        status, exercise_problem = STATUS_NOT_ATTEMPTED, problems[0]
+    else:
+        status = STATUS_PASSED if all(r.passed for r in results) else STATUS_FAILED
+        exercise_problem = None
+    return ExerciseResult(
+        exercise_id=definition.id,
+        status=status,
+        score=score,
+        max_score=config.points,
+        checks=tuple(results),
+        problem=exercise_problem,
+        misconceptions=_unique(p.key for p in problems),
+        output=run.output,
+        output_dropped=run.output_dropped,
+        wall=run.wall,
+        max_rss_kb=run.max_rss_kb,
+        source_file=source.display,
+    )
+
+
+def run_problem(definition: ExerciseDef, source: SourceFile, run: RunResult) -> Message:
+    """The feedback for a run that did not get to the end."""
+    if run.status == "load_error" and run.error is not None:
+        return diagnose.load_problem(run.error, source.display)
+    if run.status == "missing_function":
+        return message("missing_function", file=source.display, function=definition.function,
+                       defined=", ".join(run.defined) or "-")
+    if run.status == "timeout":
+        key = "ex05.loop_never_ends" if definition.id == "ex05" else "timeout"
+        return message(key, seconds=round(run.wall, 1))
+    if run.status == "crashed":
+        return message("crashed", signal=run.detail)
+    if run.status == "no_result":
+        return message("no_result", code=run.exit_code if run.exit_code is not None else "-")
+    if run.status == "sandbox_failed":
+        return message("sandbox_failed")
+    return message("invalid_result", detail=run.detail)
+
+
+def _groups(cases: tuple[Case, ...]) -> list[tuple[bool, tuple[int, ...]]]:
+    public = tuple(i for i, c in enumerate(cases) if c.public)
+    hidden = tuple(i for i, c in enumerate(cases) if not c.public)
+    return [(flag, indices) for flag, indices in ((True, public), (False, hidden)) if indices]
+
+
+def _share(config: ExerciseConfig, check_count: int, public: bool, group_count: int) -> float:
+    per_check = config.points / check_count
+    if group_count == 1:
+        return per_check
+    return per_check * ((1 - config.hidden_weight) if public else config.hidden_weight)
+
+
+def _source_check(definition: ExerciseDef, config: ExerciseConfig, check: Check, source: SourceFile,
+                  group_count: int) -> CheckResult:
+    share = _share(config, len(definition.checks), True, 1)
+    if source.cosine_hits:
+        first = source.cosine_hits[0]
+        problem = message("ex06.uses_cos", line=first.line, code=first.text,
+                          lines=", ".join(str(h.line) for h in source.cosine_hits))
+        finding = CaseFinding("source", source.display, True, False, problem)
+        return CheckResult(definition.id, check.id, check.label, True, False, 0.0, share, (finding,))
+    finding = CaseFinding("source", source.display, True, True)
+    return CheckResult(definition.id, check.id, check.label, True, True, share, share, (finding,))
+
+
+def _failed_whole(definition: ExerciseDef, config: ExerciseConfig, groups: list, problem: Message, status: str,
+                  source: SourceFile, run: RunResult | None = None) -> ExerciseResult:
+    results = []
+    for check in definition.checks:
+        check_groups = [(True, ())] if check.kind == "no_cosine" else groups
+        for public, _ in check_groups:
+            share = _share(config, len(definition.checks), public, 1 if check.kind == "no_cosine" else len(groups))
+            results.append(CheckResult(definition.id, check.id, check.label, public, False, 0.0, share, ()))
+    return ExerciseResult(
+        exercise_id=definition.id,
+        status=status,
+        score=0.0,
+        max_score=config.points,
+        checks=tuple(results),
+        problem=problem,
+        misconceptions=(problem.key,),
+        output=run.output if run else "",
+        output_dropped=run.output_dropped if run else 0,
+        wall=run.wall if run else 0.0,
+        max_rss_kb=run.max_rss_kb if run else 0,
+        source_file=source.display,
+    )
+
+
+def _unique(keys) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(keys))
+
+
+def _round(points: float) -> float:
+    """Totals are kept to 4 decimals, so thirds of a point add up to whole points again."""
+    return round(points, 4)

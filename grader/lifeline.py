@@ -1,0 +1,23 @@
+"""Tie a process's life to its parent's, so no worker or child outlives the grader."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent thread ends (Linux; elsewhere a no-op).
+
+    The kernel watches the parent *thread*: whoever starts a worker must do so
+    from a thread that lives as long as the worker should.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(0)

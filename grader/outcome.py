@@ -1,0 +1,183 @@
+"""The typed, validated record of one run: what the code returned, raised and left in ``x.grad``.
+
+``parse_*`` functions read the plain data a child sent back and accept
+nothing else: every field is type-checked, and a tensor must be exactly
+``torch.Tensor`` (weights-only loading also admits ``nn.Parameter``).
+Anything off makes the whole result invalid rather than half-trusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+import torch
+
+
+class InvalidResult(ValueError):
+    """The child's data does not have the shape of a harvest."""
+
+
+@dataclass(frozen=True)
+class TensorValue:
+    """A returned tensor, stripped to data plus the autograd facts that matter."""
+
+    data: torch.Tensor | None
+    """The values; None when the tensor was too large to bring back."""
+    shape: tuple[int, ...]
+    dtype: str
+    requires_grad: bool
+    grad_fn: str
+    """Name of the grad_fn's class ('MulBackward0'), '' when there is none."""
+    type_name: str
+    exact_type: bool
+
+
+@dataclass(frozen=True)
+class NumberValue:
+    """A plain Python number (bool, int or float)."""
+
+    value: float
+    type_name: str
+
+
+@dataclass(frozen=True)
+class NoneValue:
+    """None, or nothing at all."""
+
+
+@dataclass(frozen=True)
+class SequenceValue:
+    """A returned tuple or list."""
+
+    items: tuple["Value", ...]
+    length: int
+    type_name: str
+
+
+@dataclass(frozen=True)
+class OtherValue:
+    """Any other object, known only by its type's name."""
+
+    type_name: str
+
+
+Value = Union[TensorValue, NumberValue, NoneValue, SequenceValue, OtherValue]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One line of the student's own file in a traceback."""
+
+    filename: str
+    line: int
+    function: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An exception raised by the code under test."""
+
+    type_name: str
+    message: str
+    frames: tuple[Frame, ...]
+    module: str = ""
+    """For ImportError: the module that could not be imported."""
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """What happened on one case."""
+
+    returned: Value
+    grad: Value
+    """The grader's own input tensor's ``.grad`` after the call."""
+    error: ErrorInfo | None
+    stage: str
+    """'call' or 'backward' (ex05: the grader's own ``d.backward()``)."""
+
+
+def parse_value(raw: Any, depth: int = 0) -> Value:
+    kind = _field(raw, "kind", str)
+    if kind == "none":
+        return NoneValue()
+    if kind == "number":
+        return NumberValue(float(_field(raw, "value", float)), _field(raw, "type", str))
+    if kind == "other":
+        return OtherValue(_field(raw, "type", str))
+    if kind == "sequence" and depth == 0:
+        items = _field(raw, "items", list)
+        return SequenceValue(
+            tuple(parse_value(item, depth + 1) for item in items),
+            int(_field(raw, "length", int)),
+            _field(raw, "type", str),
+        )
+    if kind == "tensor":
+        data = raw.get("data")
+        if data is not None and type(data) is not torch.Tensor:
+            raise InvalidResult(f"tensor data of type {type(data).__name__}")
+        shape = tuple(_field(raw, "shape", list))
+        if not all(type(n) is int for n in shape):
+            raise InvalidResult("tensor shape")
+        dtype = _field(raw, "dtype", str)
+        if data is not None and (tuple(data.shape) != shape or str(data.dtype).removeprefix("torch.") != dtype):
+            raise InvalidResult("tensor metadata does not match its data")
+        return TensorValue(
+            data=data,
+            shape=shape,
+            dtype=dtype,
+            requires_grad=_field(raw, "requires_grad", bool),
+            grad_fn=_field(raw, "grad_fn", str),
+            type_name=_field(raw, "type", str),
+            exact_type=_field(raw, "exact_type", bool),
+        )
+    raise InvalidResult(f"unknown value kind {kind!r}")
+
+
+def parse_error(raw: Any) -> ErrorInfo:
+    frames = []
+    for entry in _field(raw, "frames", list):
+        if not (isinstance(entry, list) and len(entry) == 4):
+            raise InvalidResult("traceback frame")
+        filename, line, function, text = entry
+        if not (isinstance(filename, str) and type(line) is int and isinstance(function, str) and isinstance(text, str)):
+            raise InvalidResult("traceback frame")
+        frames.append(Frame(filename, line, function, text))
+    module = raw.get("module", "")
+    return ErrorInfo(
+        type_name=_field(raw, "type", str),
+        message=_field(raw, "message", str),
+        frames=tuple(frames),
+        module=module if isinstance(module, str) else "",
+    )
+
+
+def parse_case(raw: Any) -> CaseRun:
+    error = raw.get("error") if isinstance(raw, dict) else None
+    stage = _field(raw, "stage", str)
+    if stage not in ("call", "backward"):
+        raise InvalidResult("stage")
+    return CaseRun(
+        returned=parse_value(_field(raw, "returned", dict)),
+        grad=parse_value(_field(raw, "grad", dict)),
+        error=parse_error(error) if error is not None else None,
+        stage=stage,
+    )
+
+
+def _field(raw: Any, key: str, kind: type) -> Any:
+    if not isinstance(raw, dict) or key not in raw:
+        raise InvalidResult(f"missing field {key!r}")
+    value = raw[key]
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind is int:
+        ok = type(value) is int
+    elif kind is bool:
+        ok = type(value) is bool
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise InvalidResult(f"field {key!r} has type {type(value).__name__}")
+    return value

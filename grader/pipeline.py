@@ -1,0 +1,73 @@
+"""The grading pipeline for one submission: sources → sandboxed runs → checks → results.
+
+``plan`` does the per-course work once (cases and expected values, in this
+trusted process); ``grade`` then only runs and compares, so grading a class
+costs one reference run per exercise, not one per student.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader import reference
+from grader.cases import Case, build_cases
+from grader.config import ExerciseConfig
+from grader.course import Course, definition_and_config
+from grader.grading import grade_exercise
+from grader.outcome import CaseRun
+from grader.pool import Pool, RunRequest, RunResult
+from grader.registry import ExerciseDef
+from grader.results import ExerciseResult, SubmissionResult
+from grader.sources import SourceFile
+
+
+@dataclass(frozen=True)
+class ExercisePlan:
+    """Everything needed to grade one exercise, computed once per course and run."""
+
+    definition: ExerciseDef
+    config: ExerciseConfig
+    cases: tuple[Case, ...]
+    expected: tuple[CaseRun, ...]
+
+
+def plan(course: Course, exercise_ids: tuple[str, ...], include_hidden: bool) -> tuple[ExercisePlan, ...]:
+    """Cases and reference runs for ``exercise_ids`` (hidden cases only where solutions/ exists)."""
+    plans = []
+    hidden_allowed = include_hidden and reference.has_solutions(course.root)
+    for exercise_id in exercise_ids:
+        definition, config = definition_and_config(course, exercise_id)
+        hidden = config.hidden if hidden_allowed else ()
+        cases = build_cases(exercise_id, config.public, hidden, definition.cases, course.config.seed)
+        plans.append(ExercisePlan(definition, config, cases, reference.expected_runs(course.root, definition, cases)))
+    return tuple(plans)
+
+
+def grade_one(exercise_plan: ExercisePlan, source: SourceFile, pool: Pool) -> ExerciseResult:
+    """Run one exercise file in a sandboxed child and score it."""
+    return run_and_grade(exercise_plan, source, pool)[1]
+
+
+def run_and_grade(exercise_plan: ExercisePlan, source: SourceFile,
+                  pool: Pool) -> tuple[RunResult | None, ExerciseResult]:
+    """Like grade_one, also returning the raw run (for plots); the run is None when nothing ran."""
+    run = None
+    if source.text is not None:
+        definition, config = exercise_plan.definition, exercise_plan.config
+        run = pool.run(RunRequest(
+            exercise_id=definition.id,
+            protocol=definition.protocol,
+            function=definition.function,
+            source=source.text,
+            filename=source.display,
+            inputs=tuple(case.input for case in exercise_plan.cases),
+            timeout=config.timeout,
+            memory_mb=config.memory_mb,
+        ))
+    return run, grade_exercise(exercise_plan.definition, exercise_plan.config, exercise_plan.cases,
+                               exercise_plan.expected, source, run)
+
+
+def grade(name: str, plans: tuple[ExercisePlan, ...], sources: dict[str, SourceFile], pool: Pool) -> SubmissionResult:
+    """Every planned exercise of one submission, each in its own child."""
+    return SubmissionResult(name, tuple(grade_one(p, sources[p.definition.id], pool) for p in plans))

@@ -1,0 +1,120 @@
+"""Expected values: the reference solutions run on the cases, in this trusted process.
+
+Runs ``solutions/`` through the very calling protocol students go through
+(``grader.drive``), so expected values are never typed into checks. A
+student copy has no ``solutions/``: there the public cases' expected values
+come from ``expected/public.pt``, written once by ``grader dist`` from the
+solutions, and hidden cases do not exist.
+
+This module must only ever run in the trusted process, never in a zygote
+(a zygote holding answers leaks them to every child it forks).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import torch
+
+from grader import drive, protocol
+from grader.cases import Case
+from grader.errors import ConfigError
+from grader.outcome import CaseRun, InvalidResult, parse_case
+from grader.registry import ExerciseDef
+
+EXPECTED_FILE = Path("expected") / "public.pt"
+
+
+def has_solutions(course_root: Path) -> bool:
+    return (course_root / "solutions").is_dir()
+
+
+def _reference_function(course_root: Path, definition: ExerciseDef):
+    """Import the reference solution's function, or say plainly why it cannot be."""
+    path = course_root / "solutions" / definition.filename
+    module_name = f"_grader_reference_{definition.id}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ConfigError(f"{path}: the reference solution is missing; restore it or grade from a copy that has it.")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - a broken reference is a course error, said plainly
+        raise ConfigError(f"{path}: the reference solution fails to load ({type(error).__name__}: {error}).") from None
+    function = getattr(module, definition.function, None)
+    if function is None:
+        raise ConfigError(f"{path}: the reference solution defines no {definition.function}().")
+    return function, str(path)
+
+
+def _raw_runs(course_root: Path, definition: ExerciseDef, cases: tuple[Case, ...]) -> list[dict]:
+    function, path = _reference_function(course_root, definition)
+    raws = [drive.run_case(definition.protocol, function, case.input, path) for case in cases]
+    for case, raw in zip(cases, raws):
+        if raw["error"] is not None:
+            raise ConfigError(
+                f"{path}: the reference solution raised {raw['error']['type']} on case {case.name!r}: "
+                f"{raw['error']['message']}"
+            )
+    return raws
+
+
+def run_solution(course_root: Path, definition: ExerciseDef, cases: tuple[Case, ...]) -> tuple[CaseRun, ...]:
+    """The reference solution's run on every case, validated like a student's."""
+    return tuple(parse_case(raw) for raw in _raw_runs(course_root, definition, cases))
+
+
+def expected_runs(course_root: Path, definition: ExerciseDef, cases: tuple[Case, ...]) -> tuple[CaseRun, ...]:
+    """Expected runs for ``cases``: from solutions/ when present, else from the shipped public file."""
+    if has_solutions(course_root):
+        return run_solution(course_root, definition, cases)
+    shipped = load_shipped(course_root)
+    runs = []
+    for case in cases:
+        entry = shipped.get(definition.id, {}).get(case.name)
+        if entry is None or not case.public:
+            raise ConfigError(
+                f"{course_root / EXPECTED_FILE}: has no expected values for {definition.id} case {case.name!r}; "
+                "this copy can only run the public cases its instructor shipped."
+            )
+        if not torch.equal(entry["input"], case.input) or entry["input"].dtype != case.input.dtype:
+            raise ConfigError(
+                f"{course_root / EXPECTED_FILE}: expected values for {definition.id} case {case.name!r} were made "
+                "for other inputs; config.yaml changed since `grader dist` — ask for a fresh copy."
+            )
+        runs.append(parse_case(entry["run"]))
+    return tuple(runs)
+
+
+def load_shipped(course_root: Path) -> dict:
+    path = course_root / EXPECTED_FILE
+    try:
+        data = protocol.load(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{course_root}: has neither solutions/ nor {EXPECTED_FILE}; "
+            "run grader in the course folder you were given, or ask for a fresh copy."
+        ) from None
+    except protocol.FrameError as error:
+        raise ConfigError(f"{path}: is damaged ({error}); ask for a fresh copy.") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: is damaged; ask for a fresh copy.")
+    try:
+        for per_exercise in data.values():
+            for entry in per_exercise.values():
+                parse_case(entry["run"])
+    except (InvalidResult, AttributeError, KeyError, TypeError):
+        raise ConfigError(f"{path}: is damaged; ask for a fresh copy.") from None
+    return data
+
+
+def ship_public(course_root: Path, public_cases: dict[str, tuple[Case, ...]],
+                definitions: dict[str, ExerciseDef]) -> bytes:
+    """The bytes of expected/public.pt: every public case's input and reference run."""
+    data = {}
+    for exercise_id, cases in public_cases.items():
+        public = tuple(case for case in cases if case.public)
+        raws = _raw_runs(course_root, definitions[exercise_id], public)
+        data[exercise_id] = {case.name: {"input": case.input, "run": raw} for case, raw in zip(public, raws)}
+    return protocol.dump(data)

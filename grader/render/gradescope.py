@@ -1,0 +1,46 @@
+"""Render a submission in Gradescope's results.json schema (SPEC §4)."""
+
+from __future__ import annotations
+
+from grader.config import CourseConfig
+from grader.i18n import say, text
+from grader.render import feedback
+from grader.results import CheckResult, ExerciseResult, SubmissionResult
+
+
+def results_json(result: SubmissionResult, config: CourseConfig, lang: str) -> dict:
+    """The results.json document: total, one test per check and case group, feedback as ``output``."""
+    tests = []
+    for exercise in result.exercises:
+        tests += [_test(exercise, check, config, lang) for check in exercise.checks]
+    summary = [
+        f"{e.exercise_id} · {config.exercise(e.exercise_id).title(lang)}: "
+        + text("ui.points", lang, score=e.score, max_score=e.max_score)
+        for e in result.exercises
+    ]
+    if result.problem is not None:
+        summary.insert(0, say(result.problem, lang))
+    return {
+        "score": round(result.score, 4),
+        "max_score": round(result.max_score, 4),
+        "output": "\n".join(summary),
+        "tests": tests,
+    }
+
+
+def _test(exercise: ExerciseResult, check: CheckResult, config: CourseConfig, lang: str) -> dict:
+    """One Gradescope test; its output stands alone, as Gradescope shows each test separately."""
+    if exercise.problem is not None:
+        lines = feedback.exercise_problem_lines(exercise, lang)
+    else:
+        lines = feedback.check_lines(check, lang)
+    if not check.passed:
+        lines += feedback.output_lines(exercise, lang, limit=10)
+    return {
+        "name": check.name,
+        "score": round(check.score, 4),
+        "max_score": round(check.max_score, 4),
+        "status": "passed" if check.passed else "failed",
+        "output": "\n".join(lines) if lines else text("ui.passed", lang),
+        "visibility": "visible" if check.public else config.hidden_visibility,
+    }

@@ -1,0 +1,64 @@
+"""Render results for a terminal: one block per exercise, ✓/✗ per check, colour when it is a TTY."""
+
+from __future__ import annotations
+
+from grader.config import CourseConfig
+from grader.i18n import text
+from grader.render import feedback
+from grader.results import STATUS_PASSED, ExerciseResult, Message, SubmissionResult
+
+_STYLES = {"ok": "32", "bad": "31", "warn": "33", "bold": "1", "dim": "2"}
+
+
+class Style:
+    """ANSI styling that switches off for pipes, files and NO_COLOR."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, words: str, style: str) -> str:
+        if not self.enabled:
+            return words
+        return f"\x1b[{_STYLES[style]}m{words}\x1b[0m"
+
+
+def render_submission(result: SubmissionResult, config: CourseConfig, lang: str, *,
+                      verbose: bool = False, color: bool = False) -> str:
+    """The whole report ``grader check`` prints."""
+    style = Style(color)
+    blocks = [render_exercise(e, config, lang, verbose=verbose, style=style) for e in result.exercises]
+    total = text("ui.total", lang, score=result.score, max_score=result.max_score)
+    if len(result.exercises) > 1 or not result.exercises:
+        blocks.append(style(total, "bold"))
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_exercise(result: ExerciseResult, config: CourseConfig, lang: str, *, verbose: bool,
+                    style: Style) -> str:
+    title = config.exercise(result.exercise_id).title(lang)
+    passed = result.status == STATUS_PASSED
+    status = text(f"ui.status.{result.status}", lang)
+    points = text("ui.points", lang, score=result.score, max_score=result.max_score)
+    mark = style("✓", "ok") if passed else style("✗", "bad")
+    head = f"{mark} {style(result.exercise_id, 'bold')} · {title} — {points} [{style(status, 'ok' if passed else 'bad')}]"
+    lines = [head]
+    problem_lines = feedback.exercise_problem_lines(result, lang)
+    if problem_lines:
+        lines += _indent(problem_lines, 4)
+    else:
+        said: set[Message] = set()
+        for check in result.checks:
+            check_mark = style("✓", "ok") if check.passed else style("✗", "bad")
+            label = check.label if check.public else f"{check.label} (hidden cases)"
+            lines.append(f"  {check_mark} {label}")
+            lines += _indent(feedback.check_lines(check, lang, verbose, said), 6)
+    if not passed:
+        lines += _indent(feedback.output_lines(result, lang), 4)
+        if result.exercise_id == "ex06" and result.status != "not_attempted":
+            lines.append("    " + style(text("ui.plot_hint", lang), "dim"))
+    return "\n".join(lines)
+
+
+def _indent(lines: list[str], width: int) -> list[str]:
+    pad = " " * width
+    return [pad + line for line in lines]

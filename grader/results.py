@@ -1,0 +1,103 @@
+"""What grading found, as frozen data. Renderers (terminal, JSON, CSV) turn it into text; it never renders itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.compare import Mismatch
+
+
+@dataclass(frozen=True)
+class Message:
+    """A catalogue key and its parameters: words come from ``grader.i18n`` at render time."""
+
+    key: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def values(self) -> dict[str, object]:
+        return dict(self.params)
+
+
+def message(key: str, **params: object) -> Message:
+    return Message(key, tuple(sorted(params.items())))
+
+
+@dataclass(frozen=True)
+class CaseFinding:
+    """One check on one case."""
+
+    case: str
+    describe: str
+    """The input as shown to a student ('torch.arange(4.0)')."""
+    public: bool
+    passed: bool
+    problem: Message | None = None
+    """What went wrong, in autograd terms when a known mistake was recognised."""
+    mismatch: Mismatch | None = None
+    """torch-style detail of a value mismatch."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check over one group of cases (public or hidden): a Gradescope 'test'."""
+
+    exercise_id: str
+    check_id: str
+    label: str
+    public: bool
+    passed: bool
+    score: float
+    max_score: float
+    findings: tuple[CaseFinding, ...]
+
+    @property
+    def name(self) -> str:
+        suffix = "" if self.public else " · hidden cases"
+        return f"{self.exercise_id} · {self.label}{suffix}"
+
+
+STATUS_PASSED = "passed"
+STATUS_FAILED = "failed"
+STATUS_NOT_ATTEMPTED = "not_attempted"
+STATUS_NOT_SUBMITTED = "not_submitted"
+STATUS_ERROR = "error"
+"""The code could not be run to the end: syntax error, timeout, crash, ..."""
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    """One exercise of one submission."""
+
+    exercise_id: str
+    status: str
+    score: float
+    max_score: float
+    checks: tuple[CheckResult, ...] = ()
+    problem: Message | None = None
+    """A problem with the whole run (syntax error, timeout, not attempted, ...)."""
+    misconceptions: tuple[str, ...] = ()
+    """Catalogue keys of every recognised mistake, for class analytics."""
+    output: str = ""
+    output_dropped: int = 0
+    wall: float = 0.0
+    max_rss_kb: int = 0
+    source_file: str = ""
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """Every graded exercise of one submission."""
+
+    name: str
+    exercises: tuple[ExerciseResult, ...]
+    problem: Message | None = None
+    """A problem with the submission as a whole (a corrupt zip, an empty folder)."""
+
+    @property
+    def score(self) -> float:
+        return sum(e.score for e in self.exercises)
+
+    @property
+    def max_score(self) -> float:
+        return sum(e.max_score for e in self.exercises)

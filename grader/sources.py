@@ -1,0 +1,55 @@
+"""Read a submission's exercise file in the trusted process: bytes → text → syntax tree, never executed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import source_checks
+from grader.results import Message, message
+
+MAX_SOURCE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One exercise file as read from disk, or why it could not be used."""
+
+    exercise_id: str
+    display: str
+    """The name shown to people and in tracebacks."""
+    text: str | None
+    problem: Message | None = None
+    cosine_hits: tuple[source_checks.SourceHit, ...] = ()
+
+
+def from_bytes(exercise_id: str, display: str, data: bytes | None) -> SourceFile:
+    """Decode and parse one file's bytes; ``None`` means the file was not submitted."""
+    if data is None:
+        return SourceFile(exercise_id, display, None, message("not_submitted", file=display))
+    if len(data) > MAX_SOURCE_BYTES:
+        return SourceFile(exercise_id, display, None, message("file_too_large", file=display, size=len(data)))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return SourceFile(exercise_id, display, None, message("not_utf8", file=display, line=line))
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        tree = source_checks.parse(text, display)
+    except SyntaxError as error:
+        code = (error.text or "").strip()
+        return SourceFile(exercise_id, display, None, message(
+            "syntax_error", file=display, line=error.lineno or 0, code=code, error=error.msg))
+    return SourceFile(exercise_id, display, text, None, source_checks.cosine_uses(tree, text))
+
+
+def read(exercise_id: str, path: Path, display: str) -> SourceFile:
+    """Read a file from disk (a missing file is 'not submitted')."""
+    try:
+        if not path.is_file():
+            return from_bytes(exercise_id, display, None)
+        return from_bytes(exercise_id, display, path.read_bytes())
+    except OSError as error:
+        return SourceFile(exercise_id, display, None, message("unreadable", file=display, error=error.strerror or ""))

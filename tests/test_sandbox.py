@@ -1,0 +1,310 @@
+"""grader.sandbox on real processes: fork a child, enter the sandbox, probe it, report back through a pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import torch
+
+# Before any op: a forked child of a process whose OpenMP pool exists hangs in its first parallel op.
+torch.set_num_threads(1)
+
+from grader import sandbox  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox's kernel layers are Linux-only")
+
+SUBMISSION_SOURCE = "def gradient_4x(x):\n    raise NotImplementedError\n"
+SECRET = "reference = 42\n"
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    return sandbox.prepare()
+
+
+def make_course(base):
+    """scratch/, submissions/alice/ (readable), solutions/ (must stay hidden), open/ (world-writable)."""
+    paths = {name: os.path.join(base, rel) for name, rel in (
+        ("scratch", "scratch"), ("submission", "submissions/alice"), ("solutions", "solutions"), ("open", "open"))}
+    for path in paths.values():
+        os.makedirs(path)
+        os.chmod(path, 0o755)
+    os.chmod(paths["open"], 0o777)
+    for directory, text in ((paths["submission"], SUBMISSION_SOURCE), (paths["solutions"], SECRET)):
+        with open(os.path.join(directory, "ex01_gradient_4x.py"), "w") as handle:
+            handle.write(text)
+        os.chmod(os.path.join(directory, "ex01_gradient_4x.py"), 0o644)
+    return paths
+
+
+@pytest.fixture
+def course():
+    """A course laid out with ordinary modes (0755 dirs, 0644 files), as the grader's own checkout is.
+
+    uid 65534 could read solutions/ by file mode alone: only Landlock keeps the child out.
+    """
+    base = tempfile.mkdtemp(prefix="sandbox-course-")
+    os.chmod(base, 0o755)
+    yield make_course(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def run_sandboxed(prepared, policy, probes, timeout=60.0):
+    """Fork; in the child setsid, enter the sandbox, run each probe; return {name: [outcome, detail]}."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            os.close(read_end)
+            os.setsid()  # as the zygote's child does
+            report = {}
+            started = time.perf_counter()
+            try:
+                sandbox.enter(prepared, policy)
+            except BaseException as error:  # noqa: BLE001
+                report["enter"] = ["error", type(error).__name__, str(error)]
+            else:
+                report["enter"] = ["ok", (time.perf_counter() - started) * 1e3]
+                for name, probe in probes:
+                    try:
+                        report[name] = ["ok", probe()]
+                    except BaseException as error:  # noqa: BLE001
+                        report[name] = ["error", type(error).__name__, str(error)]
+            os.write(write_end, json.dumps(report, default=repr).encode())
+        except BaseException:  # noqa: BLE001
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        while True:
+            ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                pytest.fail("sandboxed child timed out")
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, f"child ended with {status}"
+    return json.loads(b"".join(chunks))
+
+
+def policy_for(course, **overrides):
+    fields = dict(readable=(course["submission"],), scratch=course["scratch"], memory_bytes=512 << 20,
+                  cpu_seconds=20)
+    fields.update(overrides)
+    return sandbox.Policy(**fields)
+
+
+# --------------------------------------------------------------------------- probes (run inside the child)
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def write(path):
+    with open(path, "w") as handle:
+        handle.write("x")
+    return os.path.getsize(path)
+
+
+def try_fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return "forked"
+
+
+def socketpair_roundtrip():
+    left, right = socket.socketpair(socket.AF_UNIX)
+    left.sendall(b"ping")
+    return right.recv(4).decode()
+
+
+def in_thread():
+    import threading
+
+    box = []
+    thread = threading.Thread(target=lambda: box.append(sum(range(10))))
+    thread.start()
+    thread.join()
+    return box[0]
+
+
+def torch_ops():
+    small = torch.ones(3).sum().item()
+    torch.set_num_threads(2)  # the child may start its own OpenMP pool (threads via clone(CLONE_THREAD))
+    big = torch.ones(256, 256) @ torch.ones(256, 256)
+    return [small, big[0, 0].item()]
+
+
+def capabilities():
+    with open("/proc/self/status") as handle:
+        fields = dict(line.split(":", 1) for line in handle)
+    return {key: int(fields[key], 16) for key in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd")}
+
+
+def fresh_stdlib_import():
+    # A stdlib module not loaded before enter: the interpreter under /root must stay importable.
+    sys.modules.pop("colorsys", None)
+    import colorsys
+
+    return colorsys.rgb_to_hsv(1.0, 0.0, 0.0)[2]
+
+
+def unshare_user_ns():
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return "unshared"
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_prepare_reports_layers(prepared):
+    layers = prepared.layers
+    described = sandbox.describe(prepared)
+    json.dumps(described)  # the zygote sends it as JSON
+    assert isinstance(layers.missing, tuple)
+    for name in ("landlock", "seccomp", "setuid", "memory_limit"):
+        assert isinstance(getattr(layers, name), bool)
+    # Every missing layer is explained in one sentence.
+    for attr, present in (("landlock", layers.landlock), ("seccomp", layers.seccomp)):
+        if not present:
+            assert layers.missing, f"{attr} missing without a reason"
+    if os.geteuid() == 0:
+        assert layers.setuid, layers.missing
+    assert layers.seccomp == (len(prepared.seccomp_filter) > 0)
+    print(f"\n{layers.summary()}")
+
+
+def test_child_is_confined(prepared, course):
+    if not (prepared.layers.landlock and prepared.layers.seccomp and prepared.layers.setuid):
+        pytest.skip(f"needs Landlock, seccomp and root here: {prepared.layers.missing}")
+    mounts_before = read("/proc/self/mountinfo")
+    parent = os.getpid()
+    sub, sol, scratch, open_dir = course["submission"], course["solutions"], course["scratch"], course["open"]
+    probes = [
+        ("read_solutions", lambda: read(os.path.join(sol, "ex01_gradient_4x.py"))),
+        ("list_solutions", lambda: os.listdir(sol)),
+        ("read_course_dir", lambda: os.listdir(os.path.dirname(os.path.abspath(sandbox.__file__)))),
+        ("read_submission", lambda: read(os.path.join(sub, "ex01_gradient_4x.py"))),
+        ("list_submission", lambda: os.listdir(sub)),
+        ("write_scratch", lambda: write("relative.txt") + write(os.path.join(scratch, "absolute.txt"))),
+        ("tempfile", lambda: os.path.dirname(tempfile.mkstemp()[1])),
+        ("cwd", os.getcwd),
+        ("write_open_dir", lambda: write(os.path.join(open_dir, "planted.py"))),
+        ("write_tmp", lambda: write("/tmp/sandbox-escape.txt")),
+        ("write_submission", lambda: write(os.path.join(sub, "planted.py"))),
+        ("fork", try_fork),
+        ("popen", lambda: subprocess.Popen(["/bin/true"]).wait()),
+        ("inet_socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()),
+        ("inet_udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()),
+        ("unix_socketpair", socketpair_roundtrip),
+        ("thread", in_thread),
+        ("torch", torch_ops),
+        ("big_alloc", lambda: len(bytearray(4 << 30))),
+        ("ids", lambda: [os.getuid(), os.geteuid(), os.getgid(), os.getegid(), os.getgroups()]),
+        ("caps", capabilities),
+        ("kill_parent", lambda: os.kill(parent, 0)),
+        ("unshare", unshare_user_ns),
+        ("stdlib_import", fresh_stdlib_import),
+    ]
+    report = run_sandboxed(prepared, policy_for(course), probes)
+    assert report["enter"][0] == "ok", report["enter"]
+
+    def denied(name, error="PermissionError"):
+        assert report[name][0] == "error" and report[name][1] == error, (name, report[name])
+
+    def allowed(name):
+        assert report[name][0] == "ok", (name, report[name])
+        return report[name][1]
+
+    for name in ("read_solutions", "list_solutions", "read_course_dir",
+                 "write_open_dir", "write_tmp", "write_submission", "fork", "popen", "inet_socket",
+                 "inet_udp", "kill_parent", "unshare"):
+        denied(name)
+    denied("big_alloc", "MemoryError")
+    assert allowed("read_submission") == SUBMISSION_SOURCE
+    assert allowed("list_submission") == ["ex01_gradient_4x.py"]
+    assert allowed("write_scratch") == 2
+    assert allowed("tempfile") == os.path.realpath(scratch)
+    assert allowed("cwd") == os.path.realpath(scratch)
+    assert allowed("unix_socketpair") == "ping"
+    assert allowed("thread") == 45
+    assert allowed("torch") == [3.0, 256.0]
+    assert allowed("ids") == [65534, 65534, 65534, 65534, []]
+    assert allowed("caps") == {"CapEff": 0, "CapPrm": 0, "CapInh": 0, "CapAmb": 0, "CapBnd": 0}
+    assert allowed("stdlib_import") == 1.0
+
+    # The parent is untouched: still root, can fork, open sockets, read the answers; no mounts leaked.
+    assert os.getuid() == 0 or not prepared.layers.setuid
+    assert subprocess.run(["/bin/true"]).returncode == 0
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
+    assert read(os.path.join(sol, "ex01_gradient_4x.py")) == SECRET
+    assert not os.path.exists(os.path.join(open_dir, "planted.py"))
+    assert not os.path.exists(os.path.join(sub, "planted.py"))
+    assert os.path.exists(os.path.join(scratch, "relative.txt"))
+    assert read("/proc/self/mountinfo") == mounts_before
+
+
+def test_paths_under_a_private_directory(prepared, tmp_path):
+    """pytest's tmp_path sits under /tmp/pytest-of-root (0700), like mkdtemp() output: still usable, siblings gone."""
+    if not prepared.layers.setuid:
+        pytest.skip("no privilege drop here: file modes are not in play")
+    course = make_course(str(tmp_path))
+    probes = [
+        ("read_submission", lambda: read(os.path.join(course["submission"], "ex01_gradient_4x.py"))),
+        ("write_scratch", lambda: write("out.txt")),
+        ("read_solutions", lambda: read(os.path.join(course["solutions"], "ex01_gradient_4x.py"))),
+    ]
+    report = run_sandboxed(prepared, policy_for(course), probes)
+    assert report["enter"][0] == "ok", report["enter"]
+    assert report["read_submission"] == ["ok", SUBMISSION_SOURCE]
+    assert report["write_scratch"] == ["ok", 1]
+    assert report["read_solutions"][0] == "error"
+    assert report["read_solutions"][1] in ("FileNotFoundError", "PermissionError")
+    assert read(os.path.join(course["solutions"], "ex01_gradient_4x.py")) == SECRET
+
+
+def test_missing_readable_path_fails_loudly(prepared, course):
+    policy = policy_for(course, readable=(os.path.join(course["submission"], "nope"),))
+    report = run_sandboxed(prepared, policy, [])
+    assert report["enter"][0] == "error" and report["enter"][1] == "SandboxError", report["enter"]
+
+
+def test_enter_cost(prepared, course, capsys):
+    costs, walls = [], []
+    for _ in range(5):
+        started = time.perf_counter()
+        report = run_sandboxed(prepared, policy_for(course), [])
+        walls.append((time.perf_counter() - started) * 1e3)
+        assert report["enter"][0] == "ok", report["enter"]
+        costs.append(report["enter"][1])
+    with capsys.disabled():
+        print(f"\nsandbox.enter(): median {statistics.median(costs):.2f} ms (min {min(costs):.2f}, "
+              f"max {max(costs):.2f}); fork+enter+exit+reap: median {statistics.median(walls):.1f} ms; "
+              f"{prepared.layers.summary()}")

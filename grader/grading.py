@@ -46,7 +46,6 @@ def grade_exercise(definition: ExerciseDef, config: ExerciseConfig, cases: tuple
     results = []
     for check in definition.checks:
         if check.kind == "no_cosine":
-            results.append(_source_check(definition, config, check, source, len(groups)))
             continue
         for public, indices in groups:
             findings = tuple(
@@ -57,12 +56,16 @@ def grade_exercise(definition: ExerciseDef, config: ExerciseConfig, cases: tuple
             share = _share(config, len(definition.checks), public, len(groups))
             results.append(CheckResult(definition.id, check.id, check.label, public, passed,
                                        share if passed else 0.0, share, findings))
+    # A source-only check earns nothing on its own: an empty stub calls no cosine either.
+    answers_right = bool(results) and all(r.passed for r in results)
+    results += [_source_check(definition, config, check, source, answers_right)
+                for check in definition.checks if check.kind == "no_cosine"]
+    results.sort(key=lambda r: [c.id for c in definition.checks].index(r.check_id))
 
     problems = [f.problem for r in results for f in r.findings if f.problem is not None]
-    not_attempted = bool(problems) and all(p.key == "not_attempted" for p in problems) and all(
-        run_case.error is not None for run_case in run.cases
-    )
-    score = _round(sum(r.score for r in results))
+    not_attempted = all(run_case.error is not None and run_case.error.type_name == "NotImplementedError"
+                        for run_case in run.cases)
+    score = 0.0 if not_attempted else _round(sum(r.score for r in results))
     if not_attempted:
         status, exercise_problem = STATUS_NOT_ATTEMPTED, problems[0]
     else:
@@ -117,13 +120,16 @@ def _share(config: ExerciseConfig, check_count: int, public: bool, group_count: 
 
 
 def _source_check(definition: ExerciseDef, config: ExerciseConfig, check: Check, source: SourceFile,
-                  group_count: int) -> CheckResult:
+                  answers_right: bool) -> CheckResult:
     share = _share(config, len(definition.checks), True, 1)
     if source.cosine_hits:
         first = source.cosine_hits[0]
         problem = message("ex06.uses_cos", line=first.line, code=first.text,
                           lines=", ".join(str(h.line) for h in source.cosine_hits))
         finding = CaseFinding("source", source.display, True, False, problem)
+        return CheckResult(definition.id, check.id, check.label, True, False, 0.0, share, (finding,))
+    if not answers_right:
+        finding = CaseFinding("source", source.display, True, False, message("source_check_gated"))
         return CheckResult(definition.id, check.id, check.label, True, False, 0.0, share, (finding,))
     finding = CaseFinding("source", source.display, True, True)
     return CheckResult(definition.id, check.id, check.label, True, True, share, share, (finding,))

@@ -81,6 +81,7 @@ MESSAGES = MappingProxyType({
     "ex06.uses_cos": "Line {line} uses a cosine:\n    {code}\nThe exercise is to get the derivative WITHOUT cos: "
                      "set `x.requires_grad_(True)`, compute `y = torch.sin(x)`, call `y.sum().backward()` and return "
                      "`x.grad` (cosine on lines: {lines}).",
+    "source_check_gated": "No cosine found; this check counts once your derivative is right.",
     "ex06.returned_sin": "You returned sin(x) itself: return its derivative, `x.grad` after `y.sum().backward()`.",
     "ex06.sign": "Your result is -cos(x): check the sign.",
     # --- the report's own words --------------------------------------------

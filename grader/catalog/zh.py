@@ -66,6 +66,7 @@ MESSAGES = MappingProxyType({
                          "都会切断计算图。请从头到尾都对 `a` 使用张量运算（b = a * 2、b.norm()、b.sum()）。",
     "ex06.uses_cos": "第 {line} 行用到了余弦：\n    {code}\n本题要求不用 cos 求导数：先 `x.requires_grad_(True)`，"
                      "计算 `y = torch.sin(x)`，调用 `y.sum().backward()`，返回 `x.grad`（用到余弦的行：{lines}）。",
+    "source_check_gated": "没有发现余弦；等你的导数正确后，这一项才计分。",
     "ex06.returned_sin": "你返回的是 sin(x) 本身：请返回它的导数，即 `y.sum().backward()` 之后的 `x.grad`。",
     "ex06.sign": "你的结果是 -cos(x)：请检查符号。",
     # --- 报告用语 -------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""Shared fixtures: the real course in this repository, one warm worker pool, and fixture submissions."""
+
+from __future__ import annotations
+
+import os
+
+# One OpenMP thread before torch is imported anywhere in the test process: test_sandbox forks
+# this process, and a fork after OpenMP started deadlocks (ISOLATION.md).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+from grader import checking  # noqa: E402
+from grader.course import Course, find_course  # noqa: E402
+from grader.i18n import say  # noqa: E402
+from grader.pool import Pool  # noqa: E402
+from grader.registry import exercise  # noqa: E402
+from grader.results import ExerciseResult  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures"
+SUBMISSIONS = FIXTURES / "submissions"
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    """The course shipped in this repository (config.yaml, exercises/, solutions/)."""
+    return find_course(REPO)
+
+
+@pytest.fixture(scope="session")
+def pool():
+    """One zygote worker for the whole session: starting one costs a torch import."""
+    with Pool(jobs=1) as shared:
+        yield shared
+
+
+@pytest.fixture(scope="session")
+def check_submission(course, pool):
+    """check_submission(scenario, exercise_id) -> ExerciseResult for tests/fixtures/submissions/<scenario>."""
+
+    def run(scenario: str, exercise_id: str) -> ExerciseResult:
+        path = SUBMISSIONS / scenario / exercise(exercise_id).filename
+        return checking.check(course, (exercise_id,), {exercise_id: path}, pool).result.exercises[0]
+
+    return run
+
+
+def feedback_text(result: ExerciseResult, lang: str) -> str:
+    """Every problem in a result, worded in ``lang`` (what a student would read)."""
+    messages = [result.problem] if result.problem else []
+    messages += [f.problem for check in result.checks for f in check.findings if f.problem is not None]
+    return "\n".join(say(m, lang) for m in messages)

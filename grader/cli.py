@@ -39,7 +39,38 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print results.json (Gradescope schema) instead")
     check.add_argument("--plot", action="store_true", help="ex06: save a PNG of sin, your derivative and cos")
     check.add_argument("-v", "--verbose", action="store_true", help="show every failing case, not just the first")
+
+    grade = commands.add_parser("grade", help="grade a class's submissions into OUT (instructors)")
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSIONS",
+                       help="folders holding one folder, .zip or .ipynb per student")
+    grade.add_argument("-o", "--out", type=Path, required=True, help="where results go (created if missing)")
+    grade.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+                       help="exercises graded at once (default: the number of cores)")
+    grade.add_argument("--timeout", type=_positive_float, help="seconds per exercise run (overrides config.yaml)")
+    grade.add_argument("--public-only", action="store_true", help="grade the public cases only")
+    grade.add_argument("--lang", choices=("zh", "en"), help="feedback language (default: config, then locale)")
+    grade.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
     return parser
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "grade":
+            return _grade(args)
     except GraderError as error:
         print(f"grader: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -94,6 +127,33 @@ def _check(args: argparse.Namespace) -> int:
                 print(text("ui.plot_written", lang, path=path), file=sys.stderr if args.json else sys.stdout)
     passed = all(e.status == "passed" for e in result.exercises)
     return EXIT_OK if passed else EXIT_FAILED
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from grader.course import find_course
+    from grader.i18n import resolve_language
+
+    course = find_course(args.course)
+    lang = resolve_language(args.lang, course.config.language)
+    from grader.pool import Pool  # workers import torch while this process does
+
+    with Pool(jobs=args.jobs) as pool:
+        from grader.batch import GradeOptions, grade_class
+
+        _warn_missing_layers(pool)
+        options = GradeOptions(out=args.out, jobs=args.jobs, lang=lang, timeout=args.timeout,
+                               public_only=args.public_only, force=args.force)
+        report = grade_class(course, list(args.submissions), options, pool)
+    print(f"graded {report.graded} submission(s), {report.resumed} unchanged since the last run; "
+          f"results in {args.out}/ (grades.csv, summary.json, <submission>/results.json)")
+    return EXIT_OK
+
+
+def _warn_missing_layers(pool) -> None:
+    """Say once, plainly, which isolation layers this machine lacks."""
+    missing = pool.layers().get("missing") or []
+    for reason in missing:
+        print(f"grader: isolation: {reason}", file=sys.stderr)
 
 
 def _exercises_for(args: argparse.Namespace) -> tuple[str, ...]:

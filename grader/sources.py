@@ -23,8 +23,12 @@ class SourceFile:
     cosine_hits: tuple[source_checks.SourceHit, ...] = ()
 
 
-def from_bytes(exercise_id: str, display: str, data: bytes | None) -> SourceFile:
-    """Decode and parse one file's bytes; ``None`` means the file was not submitted."""
+def from_bytes(exercise_id: str, display: str, data: bytes | None, cosine_scope: str | None = None) -> SourceFile:
+    """Decode and parse one file's bytes; ``None`` means the file was not submitted.
+
+    ``cosine_scope``: the source the no-cosine check reads, when it is not the whole file (a
+    notebook's cells that define the function, not the plotting cell that draws cos for comparison).
+    """
     if data is None:
         return SourceFile(exercise_id, display, None, message("not_submitted", file=display))
     if len(data) > MAX_SOURCE_BYTES:
@@ -42,6 +46,12 @@ def from_bytes(exercise_id: str, display: str, data: bytes | None) -> SourceFile
         code = (error.text or "").strip()
         return SourceFile(exercise_id, display, None, message(
             "syntax_error", file=display, line=error.lineno or 0, code=code, error=error.msg))
+    if cosine_scope is not None:
+        try:
+            return SourceFile(exercise_id, display, text, None,
+                              source_checks.cosine_uses(source_checks.parse(cosine_scope, display), cosine_scope))
+        except SyntaxError:
+            pass  # the scope is part of a file that parsed: fall back to the whole file
     return SourceFile(exercise_id, display, text, None, source_checks.cosine_uses(tree, text))
 
 

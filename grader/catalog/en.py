@@ -28,6 +28,10 @@ MESSAGES = MappingProxyType({
     "invalid_result": "Your code's result could not be read back safely ({detail}); return plain tensors.",
     "sandbox_failed": "The grader could not isolate your code on this machine; this is not your fault. Tell your "
                       "instructor.",
+    "submission_unreadable": "The submission {name} cannot be read ({error}).",
+    "submission_empty": "The submission {name} is empty: it holds no exercise files.",
+    "zip_corrupt": "{name} is not a readable zip archive (damaged or incomplete); upload it again.",
+    "notebook_corrupt": "{name} is not a readable Jupyter notebook ({error}); save it from Jupyter again.",
     # --- errors raised while a case ran ------------------------------------
     "raised": "Line {line}: {type}: {error}\n    {code}",
     "no_requires_grad": "Line {line}: {error}\n    {code}\nbackward() needs a graph: call `x.requires_grad_(True)` on "

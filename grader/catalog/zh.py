@@ -20,6 +20,10 @@ MESSAGES = MappingProxyType({
     "no_result": "你的代码在返回之前就结束了进程（退出码 {code}）：练习中不要调用 sys.exit()、os._exit() 或 quit()。",
     "invalid_result": "无法安全地读回你的结果（{detail}）；请返回普通的张量。",
     "sandbox_failed": "评分器无法在这台机器上隔离运行你的代码；这不是你的错，请告诉老师。",
+    "submission_unreadable": "无法读取提交 {name}（{error}）。",
+    "submission_empty": "提交 {name} 是空的：里面没有练习文件。",
+    "zip_corrupt": "{name} 不是可读的 zip 压缩包（已损坏或不完整）；请重新上传。",
+    "notebook_corrupt": "{name} 不是可读的 Jupyter 笔记本（{error}）；请在 Jupyter 中重新保存。",
     # --- 运行某个用例时抛出的错误 --------------------------------------------
     "raised": "第 {line} 行：{type}：{error}\n    {code}",
     "no_requires_grad": "第 {line} 行：{error}\n    {code}\nbackward() 需要计算图：请在计算 y 之前先对输入调用 "

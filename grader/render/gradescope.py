@@ -33,7 +33,7 @@ def _test(exercise: ExerciseResult, check: CheckResult, config: CourseConfig, la
     if exercise.problem is not None:
         lines = feedback.exercise_problem_lines(exercise, lang)
     else:
-        lines = feedback.check_lines(check, lang)
+        lines = feedback.check_lines(check, lang, verbose=True)
     if not check.passed:
         lines += feedback.output_lines(exercise, lang, limit=10)
     return {

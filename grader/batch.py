@@ -1,0 +1,152 @@
+"""``grader grade``: a whole class, isolated, parallel and resumable.
+
+Per run: the plan (cases and reference runs) is computed once, in this
+trusted process. Then each submission is read (as bytes, never executed
+here), each of its exercises runs in its own sandboxed child via the worker
+pool, and its results are written atomically: ``results.json`` first, then
+``grade.json``, whose key marks the submission done. A run killed at any
+moment and started again regrades only submissions without a matching
+``grade.json``, so its final outputs equal an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import grader
+from grader import pipeline, records, sources, submissions
+from grader.atomic import write_atomic
+from grader.course import Course
+from grader.errors import UsageError
+from grader.pool import Pool
+from grader.progress import Progress
+from grader.records import GradeRecord
+from grader.registry import EXERCISE_IDS
+from grader.render.gradescope import results_json
+from grader.render.report import grades_csv, summary_json
+from grader.results import SubmissionResult
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """How ``grade`` was asked to run."""
+
+    out: Path
+    jobs: int
+    lang: str
+    timeout: float | None = None
+    """Overrides every exercise's time budget when set."""
+    public_only: bool = False
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What a grading run did."""
+
+    records: tuple[GradeRecord, ...]
+    graded: int
+    resumed: int
+    layers: dict
+
+
+def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool: Pool) -> BatchReport:
+    """Grade every submission in ``folders`` into ``options.out``."""
+    found = submissions.discover(folders)
+    if not found:
+        raise UsageError(
+            "no submissions found in " + ", ".join(str(f) for f in folders)
+            + "; expected one folder, .zip or .ipynb per student."
+        )
+    _check_out_folder(options.out, folders)
+    plans = pipeline.plan(course, EXERCISE_IDS, include_hidden=not options.public_only)
+    if options.timeout is not None:
+        plans = tuple(replace(p, config=replace(p.config, timeout=options.timeout)) for p in plans)
+    base_key = _run_key(course, options)
+
+    todo, done = [], {}
+    for submission in found:
+        existing = records.load(options.out / submission.name / records.RECORD_NAME)
+        files = submissions.read(submission)
+        key = hashlib.sha256(f"{base_key}/{files.digest()}".encode()).hexdigest()
+        if existing is not None and existing.key == key and not options.force:
+            done[submission.name] = existing
+        else:
+            todo.append((files, key))
+
+    layers = pool.layers()
+    graded = 0
+    with Progress(len(found), already=len(done)) as progress:
+        with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="grade") as executor:
+            futures = [executor.submit(_grade_submission, files, plans, pool) for files, _ in todo]
+            for future, (files, key) in zip(futures, todo):
+                result = future.result()
+                record = records.from_result(result, key)
+                _write_submission(options.out / result.name, result, record, course, options.lang)
+                done[result.name] = record
+                graded += 1
+                progress.advance(result.name, f"{record.total:g}/{course.config.max_points:g}")
+
+    ordered = tuple(done[s.name] for s in found)
+    write_atomic(options.out / "grades.csv", grades_csv(ordered, EXERCISE_IDS))
+    summary = summary_json(ordered, course.config, layers, hidden=not options.public_only)
+    write_atomic(options.out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    return BatchReport(ordered, graded, len(found) - graded, layers)
+
+
+def _grade_submission(files: submissions.SubmissionFiles, plans: tuple[pipeline.ExercisePlan, ...],
+                      pool: Pool) -> SubmissionResult:
+    """Every exercise of one submission, each in its own sandboxed child (runs in a worker thread)."""
+    exercises = []
+    scopes = dict(files.cosine_scope)
+    for exercise_plan in plans:
+        exercise_id = exercise_plan.definition.id
+        source = sources.from_bytes(exercise_id, files.shown_as(exercise_id), files.file(exercise_id),
+                                    scopes.get(exercise_id))
+        if files.problem is not None:
+            source = replace(source, text=None, problem=files.problem)
+        exercises.append(pipeline.grade_one(exercise_plan, source, pool))
+    return SubmissionResult(files.submission.name, tuple(exercises), files.problem)
+
+
+def _write_submission(folder: Path, result: SubmissionResult, record: GradeRecord, course: Course, lang: str) -> None:
+    document = results_json(result, course.config, lang)
+    write_atomic(folder / records.RESULTS_NAME, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    # Written last: its presence with a matching key is what marks this submission done.
+    write_atomic(folder / records.RECORD_NAME, records.dumps(record) + "\n")
+
+
+def _run_key(course: Course, options: GradeOptions) -> str:
+    """Everything besides the submission that changes a grade: config, references, grader, options."""
+    hasher = hashlib.sha256()
+    hasher.update(course.config.digest.encode())
+    hasher.update(grader.__version__.encode())
+    solutions = course.root / "solutions"
+    for path in sorted(solutions.glob("*.py")) if solutions.is_dir() else ():
+        hasher.update(path.name.encode() + b"\0" + path.read_bytes())
+    hasher.update(json.dumps([options.lang, options.timeout, options.public_only]).encode())
+    return hasher.hexdigest()
+
+
+def _check_out_folder(out: Path, folders: list[Path]) -> None:
+    resolved = out.resolve()
+    for folder in folders:
+        inside = folder.resolve()
+        if resolved == inside or inside in resolved.parents:
+            raise UsageError(
+                f"{out}: the output folder is inside the submissions folder {folder}; "
+                "choose one outside it (the grader never writes into submissions)."
+            )
+    if resolved.exists() and not resolved.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder.")
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"{out}: cannot create the output folder ({error.strerror}).") from None
+    if not os.access(resolved, os.W_OK):
+        raise UsageError(f"{out}: the output folder is not writable.")

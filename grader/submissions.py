@@ -1,0 +1,205 @@
+"""Find a class's submissions and read their exercise files as bytes, in the trusted process.
+
+A submission is a child of a SUBMISSIONS folder: a directory, a ``.zip`` (as
+an LMS bulk download gives them; nested folders inside are fine) or a
+``.ipynb`` notebook whose code cells define the exercise functions. Nothing
+is extracted to disk and nothing is executed here; symbolic links are never
+followed (a link to solutions/ must not become a student's "own" code), and
+every read is capped, so a zip bomb or a huge file costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import UsageError
+from grader.registry import EXERCISES
+from grader.results import Message, message
+from grader.sources import MAX_SOURCE_BYTES
+
+KIND_DIRECTORY = "directory"
+KIND_ZIP = "zip"
+KIND_NOTEBOOK = "notebook"
+_MAX_NOTEBOOK_BYTES = 16 << 20
+_MAX_ZIP_MEMBERS = 10_000
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's submission as found on disk."""
+
+    name: str
+    path: Path
+    kind: str
+
+
+@dataclass(frozen=True)
+class SubmissionFiles:
+    """The exercise files of one submission: bytes per exercise (None: not submitted)."""
+
+    submission: Submission
+    files: tuple[tuple[str, bytes | None], ...]
+    display: tuple[tuple[str, str], ...]
+    """The name each exercise's file is shown under."""
+    problem: Message | None = None
+    """Why the submission as a whole could not be read (a corrupt zip, ...)."""
+    cosine_scope: tuple[tuple[str, str], ...] = ()
+    """Notebooks: the source the ex06 no-cosine check reads (the cells defining the function)."""
+
+    def file(self, exercise_id: str) -> bytes | None:
+        return dict(self.files).get(exercise_id)
+
+    def shown_as(self, exercise_id: str) -> str:
+        return dict(self.display).get(exercise_id, exercise_id)
+
+    def digest(self) -> str:
+        """A hash of everything graded: unchanged content means an unchanged grade."""
+        hasher = hashlib.sha256(self.submission.kind.encode())
+        for exercise_id, data in self.files:
+            hasher.update(f"\0{exercise_id}\0".encode())
+            hasher.update(b"-" if data is None else hashlib.sha256(data).digest())
+        hasher.update(repr(self.problem).encode())
+        return hasher.hexdigest()
+
+
+def discover(folders: list[Path]) -> tuple[Submission, ...]:
+    """Every submission in ``folders``, sorted by name; hidden files are skipped."""
+    found: dict[str, Submission] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: not a folder of submissions.")
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith((".", "__")) or entry.is_symlink():
+                continue
+            if entry.is_dir():
+                submission = Submission(entry.name, entry, KIND_DIRECTORY)
+            elif entry.suffix.lower() == ".zip":
+                submission = Submission(entry.stem, entry, KIND_ZIP)
+            elif entry.suffix.lower() == ".ipynb":
+                submission = Submission(entry.stem, entry, KIND_NOTEBOOK)
+            else:
+                continue
+            if submission.name in found:
+                raise UsageError(
+                    f"two submissions are both named {submission.name!r} ({found[submission.name].path} and "
+                    f"{entry}); rename one so every result has its own folder."
+                )
+            found[submission.name] = submission
+    return tuple(found[name] for name in sorted(found))
+
+
+def read(submission: Submission) -> SubmissionFiles:
+    """Read the exercise files of one submission; never raises for bad student input."""
+    try:
+        if submission.kind == KIND_DIRECTORY:
+            return _from_directory(submission)
+        if submission.kind == KIND_ZIP:
+            return _from_zip(submission)
+        return _from_notebook(submission)
+    except OSError as error:
+        return _empty(submission, message("submission_unreadable", name=submission.path.name,
+                                               error=error.strerror or str(error)))
+
+
+def _empty(submission: Submission, problem: Message | None) -> SubmissionFiles:
+    return SubmissionFiles(submission, tuple((e.id, None) for e in EXERCISES),
+                           tuple((e.id, e.filename) for e in EXERCISES), problem)
+
+
+def _from_directory(submission: Submission) -> SubmissionFiles:
+    found: dict[str, tuple[int, Path]] = {}
+    wanted = {e.filename: e.id for e in EXERCISES}
+    for root, dirs, names in os.walk(submission.path, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        depth = Path(root).relative_to(submission.path).parts
+        for name in names:
+            if name in wanted and (wanted[name] not in found or len(depth) < found[wanted[name]][0]):
+                found[wanted[name]] = (len(depth), Path(root) / name)
+    if not found and not any(submission.path.iterdir()):
+        return _empty(submission, message("submission_empty", name=submission.path.name))
+    files, display = [], []
+    for definition in EXERCISES:
+        entry = found.get(definition.id)
+        data = _read_regular_file(entry[1]) if entry else None
+        files.append((definition.id, data))
+        display.append((definition.id, str(entry[1].relative_to(submission.path)) if entry else definition.filename))
+    return SubmissionFiles(submission, tuple(files), tuple(display))
+
+
+def _read_regular_file(path: Path, cap: int = MAX_SOURCE_BYTES + 1) -> bytes:
+    """Read at most ``cap`` bytes of a regular file, never through a symbolic link (nor from a FIFO)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(cap)
+    finally:
+        os.close(fd)
+
+
+def _from_zip(submission: Submission) -> SubmissionFiles:
+    try:
+        archive = zipfile.ZipFile(submission.path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        return _empty(submission, message("zip_corrupt", name=submission.path.name))
+    with archive:
+        members = archive.infolist()[:_MAX_ZIP_MEMBERS]
+        wanted = {e.filename: e.id for e in EXERCISES}
+        chosen: dict[str, zipfile.ZipInfo] = {}
+        for member in members:
+            base = member.filename.replace("\\", "/").rstrip("/").split("/")[-1]
+            if member.is_dir() or base not in wanted or "__MACOSX" in member.filename:
+                continue
+            depth = member.filename.count("/")
+            current = chosen.get(wanted[base])
+            if current is None or depth < current.filename.count("/"):
+                chosen[wanted[base]] = member
+        if not members:
+            return _empty(submission, message("submission_empty", name=submission.path.name))
+        files, display = [], []
+        for definition in EXERCISES:
+            member = chosen.get(definition.id)
+            data = None
+            if member is not None:
+                try:
+                    with archive.open(member) as handle:
+                        data = handle.read(MAX_SOURCE_BYTES + 1)
+                except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError):
+                    return _empty(submission, message("zip_corrupt", name=submission.path.name))
+            files.append((definition.id, data))
+            display.append((definition.id, member.filename if member else definition.filename))
+    return SubmissionFiles(submission, tuple(files), tuple(display))
+
+
+def _from_notebook(submission: Submission) -> SubmissionFiles:
+    raw = _read_regular_file(submission.path, _MAX_NOTEBOOK_BYTES)
+    try:
+        import nbformat
+
+        notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        sources = [cell.source for cell in cells]
+    except Exception as error:  # noqa: BLE001 - nbformat raises many reader and validation error types
+        return _empty(submission, message("notebook_corrupt", name=submission.path.name, error=type(error).__name__))
+    program = "\n\n".join(_without_magics(source) for source in sources)
+    data = program.encode("utf-8")
+    files = tuple((e.id, data if f"def {e.function}(" in program else None) for e in EXERCISES)
+    display = tuple((e.id, submission.path.name) for e in EXERCISES)
+    ex06 = next(e for e in EXERCISES if e.id == "ex06")
+    scope = "\n\n".join(_without_magics(s) for s in sources if f"def {ex06.function}(" in s)
+    return SubmissionFiles(submission, files, display, cosine_scope=(("ex06", scope),))
+
+
+def _without_magics(source: str) -> str:
+    """IPython magics and shell escapes (``%matplotlib``, ``!pip``) are not Python: comment them out in place."""
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        lines.append(line[: len(line) - len(stripped)] + "# " + stripped if stripped.startswith(("%", "!")) else line)
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""grader.config: the repository's config.yaml loads, and every broken one stops with one sentence naming file and key."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader import cli
+from grader.config import load_config
+from grader.errors import ConfigError
+from grader.registry import EXERCISE_IDS, case_names
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "config.yaml"
+
+
+def repo_config() -> dict:
+    return yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+
+
+def write_config(folder: Path, data: dict) -> Path:
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def broken(mutate) -> dict:
+    data = copy.deepcopy(repo_config())
+    mutate(data)
+    return data
+
+
+def assert_one_sentence(error: ConfigError, path: Path, *words: str) -> None:
+    text = str(error)
+    assert str(path) in text, text
+    for word in words:
+        assert word in text, f"{word!r} not in {text!r}"
+    assert "\n" not in text
+    assert "Traceback" not in text
+
+
+def test_repository_config_loads():
+    """Does the course's own config.yaml load, with every exercise, its public and hidden cases and its points?"""
+    config = load_config(CONFIG)
+    raw = repo_config()
+    assert tuple(e.id for e in config.exercises) == EXERCISE_IDS
+    for exercise in config.exercises:
+        entry = raw["exercises"][exercise.id]
+        assert exercise.public == tuple(entry["public"])
+        assert exercise.hidden == tuple(entry.get("hidden", []))
+        assert exercise.points == entry.get("points", raw["defaults"]["points"])
+        assert set(exercise.public + exercise.hidden) <= set(case_names(exercise.id))
+    assert config.language == raw["language"]
+    assert config.seed == raw["seed"]
+
+
+def test_digest_changes_with_the_bytes(tmp_path):
+    """Does the config's digest (part of every resume cache key) change when the file changes?"""
+    first = load_config(write_config(tmp_path, repo_config())).digest
+    second = load_config(write_config(tmp_path, broken(lambda d: d.update(seed=d["seed"] + 1)))).digest
+    assert first != second
+
+
+BROKEN = [
+    ("unknown top-level key", lambda d: d.update(colour="red"), ["colour"]),
+    ("typo in an exercise key", lambda d: d["exercises"]["ex03"].update(pionts=3), ["exercises.ex03.pionts"]),
+    ("points given as words", lambda d: d["exercises"]["ex03"].update(points="two"), ["exercises.ex03.points", "two"]),
+    ("negative points", lambda d: d["exercises"]["ex03"].update(points=-1), ["exercises.ex03.points", "-1"]),
+    ("exercise missing", lambda d: d["exercises"].pop("ex04"), ["exercises.ex04"]),
+    ("unknown case", lambda d: d["exercises"]["ex03"].update(hidden=["vec7", "vec99"]), ["exercises.ex03.hidden", "vec99"]),
+    ("case both public and hidden", lambda d: d["exercises"]["ex03"].update(hidden=["vec7", "book"]),
+     ["exercises.ex03", "book"]),
+    ("rtol without atol", lambda d: d["exercises"]["ex03"].update(rtol=1e-3), ["exercises.ex03", "rtol", "atol"]),
+    ("language not offered", lambda d: d.update(language="fr"), ["language", "fr"]),
+]
+
+
+@pytest.mark.parametrize("mutate, words", [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN])
+def test_broken_config_is_one_sentence_naming_file_and_key(tmp_path, mutate, words):
+    """Does each kind of broken config stop loading with one sentence that names the file and the key?"""
+    path = write_config(tmp_path, broken(mutate))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_one_sentence(caught.value, path, *words)
+
+
+def test_bad_yaml_indentation_names_file_and_line(tmp_path):
+    """Does a YAML indentation error name the file and the line it is on?"""
+    lines = CONFIG.read_text(encoding="utf-8").splitlines()
+    bad = next(i for i, line in enumerate(lines) if line.strip().startswith("timeout:") and line.startswith("    "))
+    lines[bad] = lines[bad][1:]  # one space short of its siblings
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_one_sentence(caught.value, path, f"line {bad + 1}")
+
+
+def test_missing_config_says_where_to_run(tmp_path):
+    """Does a missing config.yaml say which path was looked for, in one sentence?"""
+    path = tmp_path / "config.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_one_sentence(caught.value, path, "--course")
+
+
+def test_cli_with_broken_config_exits_2_with_one_line(tmp_path, capsys):
+    """Does `grader check` on a course with a broken config exit 2 and print one 'grader:' line, no traceback?"""
+    for folder in ("exercises", "solutions"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    write_config(tmp_path, broken(lambda d: d["exercises"]["ex03"].update(pionts=3)))
+    code = cli.main(["--course", str(tmp_path), "check", "ex03"])
+    captured = capsys.readouterr()
+    assert code == 2
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("grader:")
+    assert "pionts" in lines[0]
+    assert "Traceback" not in captured.err + captured.out

@@ -1,0 +1,131 @@
+"""grader.outcome: the child's data is accepted only in the exact shape of a harvest."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader import drive, harvest, protocol
+from grader.outcome import (
+    InvalidResult,
+    NoneValue,
+    NumberValue,
+    OtherValue,
+    SequenceValue,
+    TensorValue,
+    parse_case,
+    parse_value,
+)
+from grader.registry import exercise
+
+SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
+
+
+def over_the_wire(obj):
+    """What the trusted process gets back: torch.save, then a weights-only load."""
+    return protocol.load(protocol.dump(obj))
+
+
+def test_tensor_round_trips_through_the_protocol():
+    """Does a harvested tensor survive dump/load and parse into a TensorValue with the same facts?"""
+    x = torch.arange(5.0, dtype=torch.float64, requires_grad=True)
+    y = x * x
+    parsed = parse_value(over_the_wire(harvest.value(y)))
+    assert isinstance(parsed, TensorValue)
+    assert torch.equal(parsed.data, y.detach())
+    assert parsed.shape == tuple(y.shape)
+    assert parsed.dtype == "float64"
+    assert parsed.requires_grad is True
+    assert parsed.grad_fn == type(y.grad_fn).__name__
+    assert parsed.exact_type is True
+
+
+@pytest.mark.parametrize("obj, kind", [
+    (None, NoneValue),
+    (2.5, NumberValue),
+    ({"y": 1}, OtherValue),
+    ((torch.ones(2), torch.zeros(2)), SequenceValue),
+], ids=["none", "number", "dict", "pair"])
+def test_every_kind_round_trips(obj, kind):
+    """Does each kind of returned object survive dump/load and parse into its own value class?"""
+    assert isinstance(parse_value(over_the_wire(harvest.value(obj))), kind)
+
+
+def test_a_whole_case_round_trips():
+    """Does a real run of the correct ex03 submission parse back with its returned y and x.grad?"""
+    path = SUBMISSIONS / "correct" / "ex03_sum_backward.py"
+    spec = importlib.util.spec_from_file_location("fixture_correct_ex03", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    given = torch.arange(4.0)
+    raw = drive.run_case(exercise("ex03").protocol, module.sum_backward, given, str(path))
+    run = parse_case(over_the_wire(raw))
+    assert run.error is None
+    assert torch.equal(run.returned.data, given * given)
+    assert torch.equal(run.grad.data, 2 * given)
+
+
+def test_parameter_is_loaded_but_rejected():
+    """Is an nn.Parameter as tensor data rejected, although a weights-only load lets it through?"""
+    raw = harvest.value(torch.ones(3))
+    raw["data"] = torch.nn.Parameter(raw["data"])
+    loaded = over_the_wire(raw)
+    assert isinstance(loaded["data"], torch.nn.Parameter)  # weights_only admits it ...
+    with pytest.raises(InvalidResult):
+        parse_value(loaded)  # ... parse_value does not
+
+
+@pytest.mark.parametrize("field, wrong", [
+    ("shape", [4]),
+    ("dtype", "float64"),
+], ids=["shape", "dtype"])
+def test_metadata_must_match_data(field, wrong):
+    """Is a tensor whose declared shape or dtype disagrees with its data rejected?"""
+    raw = harvest.value(torch.ones(3))
+    raw[field] = wrong
+    with pytest.raises(InvalidResult):
+        parse_value(raw)
+
+
+@pytest.mark.parametrize("field, wrong", [
+    ("requires_grad", "yes"),
+    ("requires_grad", 1),
+    ("grad_fn", None),
+    ("exact_type", 0),
+    ("shape", [3.0]),
+    ("data", [1.0, 1.0, 1.0]),
+    ("kind", "pickle"),
+], ids=["requires_grad-str", "requires_grad-int", "grad_fn-None", "exact_type-int", "shape-float",
+        "data-list", "kind-unknown"])
+def test_tensor_fields_are_type_checked(field, wrong):
+    """Is a tensor description with any field of the wrong type rejected?"""
+    raw = harvest.value(torch.ones(3))
+    raw[field] = wrong
+    with pytest.raises(InvalidResult):
+        parse_value(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    {"kind": "number", "value": "3", "type": "int"},
+    {"kind": "number", "value": True, "type": "bool"},
+    {"kind": "number", "type": "int"},
+    {"kind": "sequence", "items": "abc", "length": 3, "type": "tuple"},
+    {"kind": "sequence", "length": 1, "type": "tuple",
+     "items": [{"kind": "sequence", "items": [], "length": 0, "type": "tuple"}]},
+    {"kind": "other", "type": 7},
+    ["kind", "none"],
+], ids=["number-str", "number-bool", "number-missing", "items-str", "nested-sequence", "other-type-int", "list"])
+def test_other_malformed_values_are_rejected(raw):
+    """Are malformed numbers, sequences and non-mappings rejected rather than half-trusted?"""
+    with pytest.raises(InvalidResult):
+        parse_value(raw)
+
+
+def test_case_with_unknown_stage_is_rejected():
+    """Is a case whose stage is neither 'call' nor 'backward' rejected?"""
+    raw = {"error": None, "stage": "sideways", "returned": {"kind": "none"}, "grad": {"kind": "none"}}
+    with pytest.raises(InvalidResult):
+        parse_case(raw)

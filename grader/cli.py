@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list(args)
+        if args.command == "list":
+            return _list(args)
         if args.command == "check":
             return _check(args)
         if args.command == "grade":
@@ -94,6 +96,26 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_USAGE
 
 
+
+
+def _list(args: argparse.Namespace) -> int:
+    from grader.course import find_course
+    from grader.i18n import resolve_language
+    from grader.registry import EXERCISE_IDS
+
+    course = find_course(args.course)
+    lang = resolve_language(args.lang, course.config.language)
+    paths = _source_paths(course, EXERCISE_IDS, None)
+    from grader.pool import Pool
+
+    with Pool(jobs=1) as pool:
+        from grader import checking
+        from grader.render.listing import render_listing
+
+        # The status is the public checks' verdict on this copy's files, so it is never stale.
+        result = checking.check(course, EXERCISE_IDS, paths, pool).result
+    print(render_listing(result, course.config, lang), end="")
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -111,6 +133,7 @@ def _check(args: argparse.Namespace) -> int:
         from grader import checking, plots
 
         checked = checking.check(course, exercise_ids, paths, pool)
+        _warn_missing_layers(pool)
         result = checked.result
         if args.json:
             from grader.render.gradescope import results_json

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grader
-from grader import pipeline, records, sources, submissions
+from grader import pipeline, records, submissions
 from grader.atomic import write_atomic
 from grader.course import Course
 from grader.errors import UsageError
@@ -83,7 +83,7 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
     graded = 0
     with Progress(len(found), already=len(done)) as progress:
         with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="grade") as executor:
-            futures = [executor.submit(_grade_submission, files, plans, pool) for files, _ in todo]
+            futures = [executor.submit(pipeline.grade_files, files, plans, pool) for files, _ in todo]
             for future, (files, key) in zip(futures, todo):
                 result = future.result()
                 record = records.from_result(result, key)
@@ -97,21 +97,6 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
     summary = summary_json(ordered, course.config, layers, hidden=not options.public_only)
     write_atomic(options.out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return BatchReport(ordered, graded, len(found) - graded, layers)
-
-
-def _grade_submission(files: submissions.SubmissionFiles, plans: tuple[pipeline.ExercisePlan, ...],
-                      pool: Pool) -> SubmissionResult:
-    """Every exercise of one submission, each in its own sandboxed child (runs in a worker thread)."""
-    exercises = []
-    scopes = dict(files.cosine_scope)
-    for exercise_plan in plans:
-        exercise_id = exercise_plan.definition.id
-        source = sources.from_bytes(exercise_id, files.shown_as(exercise_id), files.file(exercise_id),
-                                    scopes.get(exercise_id))
-        if files.problem is not None:
-            source = replace(source, text=None, problem=files.problem)
-        exercises.append(pipeline.grade_one(exercise_plan, source, pool))
-    return SubmissionResult(files.submission.name, tuple(exercises), files.problem)
 
 
 def _write_submission(folder: Path, result: SubmissionResult, record: GradeRecord, course: Course, lang: str) -> None:

@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--public-only", action="store_true", help="grade the public cases only")
     grade.add_argument("--lang", choices=("zh", "en"), help="feedback language (default: config, then locale)")
     grade.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
+
+    dist = commands.add_parser("dist", help="write the student copy of the course to OUT (no solutions)")
+    dist.add_argument("out", type=Path, metavar="OUT")
+
+    export = commands.add_parser("export", help="export the checks to another grading system")
+    export.add_argument("system", choices=("otter",), help="otter: an otter-grader autograder (Gradescope)")
+    export.add_argument("out", type=Path, metavar="OUT")
     return parser
 
 
@@ -86,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "grade":
             return _grade(args)
+        if args.command == "dist":
+            return _dist(args)
+        if args.command == "export":
+            return _export(args)
     except GraderError as error:
         print(f"grader: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -169,6 +180,27 @@ def _grade(args: argparse.Namespace) -> int:
         report = grade_class(course, list(args.submissions), options, pool)
     print(f"graded {report.graded} submission(s), {report.resumed} unchanged since the last run; "
           f"results in {args.out}/ (grades.csv, summary.json, <submission>/results.json)")
+    return EXIT_OK
+
+
+def _dist(args: argparse.Namespace) -> int:
+    from grader.course import find_course
+    from grader.dist import make_dist
+
+    course = find_course(args.course)
+    written = make_dist(course, args.out)
+    print(f"student copy written to {args.out}/ ({len(written)} files; no solutions/, no hidden cases)")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from grader.course import find_course
+    from grader.otter_export import export_otter
+
+    course = find_course(args.course)
+    zip_path = export_otter(course, args.out)
+    print(f"otter-grader autograder written to {args.out}/ ; upload {zip_path} to Gradescope, "
+          f"or try it locally: otter run -a {zip_path} SUBMISSION")
     return EXIT_OK
 
 

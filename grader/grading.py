@@ -166,3 +166,19 @@ def _unique(keys) -> tuple[str, ...]:
 def _round(points: float) -> float:
     """Totals are kept to 4 decimals, so thirds of a point add up to whole points again."""
     return round(points, 4)
+
+
+def layout(definition: ExerciseDef, config: ExerciseConfig, with_hidden: bool) -> tuple[tuple[str, bool, float], ...]:
+    """(test name, public?, points) of every check and case group grading will report, before any run.
+
+    The same names and shares as grade_exercise's CheckResults: exporters (otter) declare them up front.
+    """
+    groups = 2 if with_hidden and config.hidden else 1
+    tests = []
+    for check in definition.checks:
+        group_flags = (True,) if check.kind == "no_cosine" or groups == 1 else (True, False)
+        for public in group_flags:
+            share = _share(config, len(definition.checks), public, 1 if len(group_flags) == 1 else groups)
+            probe = CheckResult(definition.id, check.id, check.label, public, False, 0.0, share, ())
+            tests.append((probe.name, public, share))
+    return tuple(tests)

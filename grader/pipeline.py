@@ -7,9 +7,9 @@ costs one reference run per exercise, not one per student.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from grader import reference
+from grader import reference, sources
 from grader.cases import Case, build_cases
 from grader.config import ExerciseConfig
 from grader.course import Course, definition_and_config
@@ -19,6 +19,7 @@ from grader.pool import Pool, RunRequest, RunResult
 from grader.registry import ExerciseDef
 from grader.results import ExerciseResult, SubmissionResult
 from grader.sources import SourceFile
+from grader.submissions import SubmissionFiles
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,17 @@ def run_and_grade(exercise_plan: ExercisePlan, source: SourceFile,
 def grade(name: str, plans: tuple[ExercisePlan, ...], sources: dict[str, SourceFile], pool: Pool) -> SubmissionResult:
     """Every planned exercise of one submission, each in its own child."""
     return SubmissionResult(name, tuple(grade_one(p, sources[p.definition.id], pool) for p in plans))
+
+
+def grade_files(files: SubmissionFiles, plans: tuple[ExercisePlan, ...], pool: Pool) -> SubmissionResult:
+    """Every planned exercise of one submission read by grader.submissions (safe to call from many threads)."""
+    exercises = []
+    scopes = dict(files.cosine_scope)
+    for exercise_plan in plans:
+        exercise_id = exercise_plan.definition.id
+        source = sources.from_bytes(exercise_id, files.shown_as(exercise_id), files.file(exercise_id),
+                                    scopes.get(exercise_id))
+        if files.problem is not None:
+            source = replace(source, text=None, problem=files.problem)
+        exercises.append(grade_one(exercise_plan, source, pool))
+    return SubmissionResult(files.submission.name, tuple(exercises), files.problem)

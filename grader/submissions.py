@@ -25,6 +25,8 @@ from grader.sources import MAX_SOURCE_BYTES
 KIND_DIRECTORY = "directory"
 KIND_ZIP = "zip"
 KIND_NOTEBOOK = "notebook"
+KIND_SCRIPT = "script"
+"""One .py file defining all six functions (otter's script submissions)."""
 _MAX_NOTEBOOK_BYTES = 16 << 20
 _MAX_ZIP_MEMBERS = 10_000
 
@@ -100,6 +102,8 @@ def read(submission: Submission) -> SubmissionFiles:
             return _from_directory(submission)
         if submission.kind == KIND_ZIP:
             return _from_zip(submission)
+        if submission.kind == KIND_SCRIPT:
+            return _whole_program(submission, _read_regular_file(submission.path), None)
         return _from_notebook(submission)
     except OSError as error:
         return _empty(submission, message("submission_unreadable", name=submission.path.name,
@@ -188,12 +192,18 @@ def _from_notebook(submission: Submission) -> SubmissionFiles:
     except Exception as error:  # noqa: BLE001 - nbformat raises many reader and validation error types
         return _empty(submission, message("notebook_corrupt", name=submission.path.name, error=type(error).__name__))
     program = "\n\n".join(_without_magics(source) for source in sources)
-    data = program.encode("utf-8")
-    files = tuple((e.id, data if f"def {e.function}(" in program else None) for e in EXERCISES)
-    display = tuple((e.id, submission.path.name) for e in EXERCISES)
     ex06 = next(e for e in EXERCISES if e.id == "ex06")
     scope = "\n\n".join(_without_magics(s) for s in sources if f"def {ex06.function}(" in s)
-    return SubmissionFiles(submission, files, display, cosine_scope=(("ex06", scope),))
+    return _whole_program(submission, program.encode("utf-8"), scope)
+
+
+def _whole_program(submission: Submission, data: bytes, ex06_scope: str | None) -> SubmissionFiles:
+    """One program defining several exercise functions: it is each exercise's source where it defines its function."""
+    text = data.decode("utf-8", errors="replace")
+    files = tuple((e.id, data if f"def {e.function}(" in text else None) for e in EXERCISES)
+    display = tuple((e.id, submission.path.name) for e in EXERCISES)
+    scope = (("ex06", ex06_scope),) if ex06_scope is not None else ()
+    return SubmissionFiles(submission, files, display, cosine_scope=scope)
 
 
 def _without_magics(source: str) -> str:

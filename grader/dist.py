@@ -1,0 +1,86 @@
+"""``grader dist OUT``: the copy of the course students receive.
+
+It holds the exercise stubs, the ``grader`` package, a config.yaml without
+hidden cases or their seed, and ``expected/public.pt`` — the public cases'
+inputs and reference runs, computed once here from ``solutions/`` and
+stored as inert data. No solutions, no hidden cases, nothing to rebuild them
+from. ``grader check`` in the copy works exactly as in the instructor's.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from grader import reference
+from grader.atomic import write_atomic
+from grader.cases import build_cases
+from grader.course import Course
+from grader.errors import UsageError
+from grader.registry import EXERCISES
+
+PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "requirements.txt")
+STUDENT_README = """# 自动微分练习 · Autograd exercises
+
+1. 安装 / Set up (once):
+
+       python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
+
+2. 在 `exercises/` 中完成练习 / Fill in the functions in `exercises/`.
+3. 检查 / Check:
+
+       .venv/bin/grader check ex03          # 中文反馈 (default)
+       .venv/bin/grader check ex03 --lang en
+       .venv/bin/grader check ex06 --plot   # 画出 sin 与导数 / plot sin and its derivative
+       .venv/bin/grader list                # 进度 / progress
+
+`grader check` 只运行公开用例；老师评分时还会运行隐藏用例，所以不要把书上的示例答案写死。
+`grader check` runs the public cases only; grading also runs hidden cases, so do not hard-code the book's example.
+"""
+
+
+def make_dist(course: Course, out: Path) -> list[Path]:
+    """Write the student copy into ``out`` (which must be new or empty); returns the files written."""
+    if not reference.has_solutions(course.root):
+        raise UsageError(f"{course.root}: has no solutions/; `grader dist` runs from the instructor's copy.")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"{out}: exists and is not empty; choose a new folder for the student copy.")
+    root = course.root.resolve()
+    if root == out.resolve() or root in out.resolve().parents:
+        raise UsageError(f"{out}: is inside the course folder; choose a folder outside it.")
+    out.mkdir(parents=True, exist_ok=True)
+
+    shutil.copytree(root / "exercises", out / "exercises", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    package = Path(__file__).resolve().parent
+    shutil.copytree(package, out / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in PACKAGE_FILES:
+        source = root / name
+        if source.is_file():
+            shutil.copy2(source, out / name)
+    random_public = any(
+        c.kind.startswith("rand") for e in EXERCISES for c in e.cases if c.name in course.config.exercise(e.id).public
+    )
+    write_atomic(out / "config.yaml", student_config(course.config.path, keep_seed=random_public))
+    write_atomic(out / "README.md", STUDENT_README)
+
+    public_cases = {
+        e.id: build_cases(e.id, course.config.exercise(e.id).public, (), e.cases, course.config.seed)
+        for e in EXERCISES
+    }
+    data = reference.ship_public(root, public_cases, {e.id: e for e in EXERCISES})
+    write_atomic(out / reference.EXPECTED_FILE, data)
+    return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def student_config(path: Path, keep_seed: bool = False) -> str:
+    """config.yaml with every hidden case list taken out, and the seed too unless a public case needs it."""
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    if not keep_seed:
+        raw.pop("seed", None)
+    for entry in (raw.get("exercises") or {}).values():
+        if isinstance(entry, dict):
+            entry.pop("hidden", None)
+    header = "# Student copy made by `grader dist`: hidden cases are not part of it.\n"
+    return header + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)

@@ -1,0 +1,129 @@
+"""``grader export otter OUT``: an otter-grader 7 autograder whose verdicts come from this package's sandbox.
+
+Writes into OUT: the student notebook (``autograd.ipynb``) and script
+(``autograd.py``); one exception-format otter test file per exercise with
+one test case per grader check and case group (public ones visible, hidden
+ones hidden, points from config.yaml); ``otter_config.json`` enabling
+``grader.otter_plugin.AutogradGraderPlugin``; ``requirements.txt`` pinning
+torch and this package, whose source ships inside the zip; and the
+``autograder.zip`` that ``otter generate`` builds from them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import grader
+from grader import notebooks, reference
+from grader.course import Course
+from grader.errors import UsageError
+from grader.grading import layout
+from grader.registry import EXERCISES
+
+TORCH_PIN = "torch==2.13.0"
+PACKAGE_DIR = "autograd-grader"
+GRADESCOPE_SOURCE = "/autograder/source/files"
+"""Where Gradescope unpacks the zip's files/: requirements.txt installs this package from there."""
+
+
+def test_file(exercise_id: str, title: str, tests: tuple[tuple[str, bool, float], ...]) -> str:
+    """One otter exception-format test file: every case fails unless the plugin sets its verdict."""
+    lines = [
+        f'"""{exercise_id} · {title}: graded by autograd-grader outside the notebook kernel."""',
+        "",
+        "from otter.test_files import test_case",
+        "",
+        "OK_FORMAT = False",
+        f"name = {exercise_id!r}",
+        f"points = {round(sum(points for _, _, points in tests), 6)!r}",
+        "",
+    ]
+    for index, (name, public, points) in enumerate(tests):
+        lines += [
+            "",
+            f"@test_case(name={name!r}, points={points!r}, hidden={not public!r})",
+            f"def test_{index}(env):",
+            "    # The verdict comes from grader.otter_plugin, computed in sandboxed processes before the",
+            "    # notebook kernel starts; this body only runs if that plugin is missing.",
+            '    raise AssertionError("autograd-grader\'s otter plugin did not run: install autograd-grader")',
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def export_otter(course: Course, out: Path) -> Path:
+    """Write the autograder into ``out``; returns the path of autograder.zip."""
+    try:
+        from otter.generate import main as otter_generate
+    except ImportError:
+        raise UsageError(
+            "otter-grader is not installed; install the extra: pip install 'autograd-grader[otter]'."
+        ) from None
+    if not reference.has_solutions(course.root):
+        raise UsageError(f"{course.root}: has no solutions/; export from the instructor's copy.")
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"{out}: exists and is not empty; choose a new folder.")
+    out.mkdir(parents=True, exist_ok=True)
+
+    stubs = notebooks.read_stubs(course.root / "exercises")
+    import nbformat
+
+    nbformat.write(notebooks.submission_notebook(stubs), out / "autograd.ipynb")
+    (out / "autograd.py").write_text(notebooks.script(stubs), "utf-8")
+
+    tests_dir = out / "tests"
+    tests_dir.mkdir()
+    for definition in EXERCISES:
+        config = course.config.exercise(definition.id)
+        tests = layout(definition, config, with_hidden=True)
+        (tests_dir / f"{definition.id}.py").write_text(test_file(definition.id, config.title_en, tests), "utf-8")
+
+    # Staged at the top of OUT: otter generate stores each as files/<name> in the zip.
+    _copy_course(course.root, out / "course")
+    _copy_package(course.root, out / PACKAGE_DIR)
+    otter_config = {
+        "lang": "python",
+        "show_stdout": False,
+        "show_hidden": False,
+        "plugins": [{"grader.otter_plugin.AutogradGraderPlugin": {"course": "course", "jobs": 2}}],
+    }
+    (out / "otter_config.json").write_text(json.dumps(otter_config, indent=2) + "\n", "utf-8")
+    (out / "requirements.txt").write_text(
+        f"{TORCH_PIN}\n{GRADESCOPE_SOURCE}/{PACKAGE_DIR}[otter]\n", "utf-8"
+    )
+
+    zip_path = out / "autograder.zip"
+    previous = Path.cwd()
+    os.chdir(out)  # otter generate only takes files below its working directory
+    try:
+        otter_generate(
+            tests_dir="tests",
+            output_path="autograder.zip",
+            config="otter_config.json",
+            requirements="requirements.txt",
+            files=["course", PACKAGE_DIR],
+            no_environment=True,
+        )
+    finally:
+        os.chdir(previous)
+    return zip_path
+
+
+def _copy_course(root: Path, target: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    target.mkdir(parents=True)
+    shutil.copy2(root / "config.yaml", target / "config.yaml")
+    shutil.copytree(root / "exercises", target / "exercises", ignore=ignore)
+    shutil.copytree(root / "solutions", target / "solutions", ignore=ignore)
+
+
+def _copy_package(root: Path, target: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    target.mkdir(parents=True)
+    shutil.copytree(Path(grader.__file__).resolve().parent, target / "grader", ignore=ignore)
+    for name in ("setup.cfg", "pyproject.toml", "README.md"):
+        if (root / name).is_file():
+            shutil.copy2(root / name, target / name)

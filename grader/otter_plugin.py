@@ -1,0 +1,116 @@
+"""An otter-grader plugin that grades with autograd-grader's isolated runner instead of otter's kernel.
+
+otter executes a submission and its tests in one Jupyter kernel, so student
+code can patch ``torch.allclose``, hook ``pickle.dump``, start a detached
+process, loop forever or call ``os._exit`` (OTTER-NOTES.md). This plugin
+takes the kernel out of the verdict:
+
+- ``before_grading`` (otter's process, before any student code runs):
+  removes a planted ``.OTTER_LOG`` (otter unpickles it), grades the
+  submission file through ``grader`` — every exercise in its own sandboxed
+  child — keeps the results in memory, then deletes the course files
+  (solutions included) from disk so nothing executed later can read them.
+- ``before_execution``: hands otter an empty notebook to execute; the
+  student's code never runs in the kernel at all.
+- ``after_grading``: writes this plugin's verdicts and feedback into
+  otter's results, one otter test case per grader check, so Gradescope's
+  results.json carries our scores and words.
+
+The test files ``grader export otter`` writes fail by default: without this
+plugin nothing scores.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from otter.plugins import AbstractOtterPlugin
+from otter.test_files.abstract_test import TestCaseResult
+
+from grader.course import find_course
+from grader.errors import GraderError
+from grader.i18n import resolve_language
+from grader.registry import EXERCISE_IDS
+from grader.render.feedback import check_lines, exercise_problem_lines
+from grader.results import SubmissionResult
+
+OTTER_LOG = ".OTTER_LOG"
+
+
+class AutogradGraderPlugin(AbstractOtterPlugin):
+    """Plugin config keys: ``course`` (folder with config.yaml and solutions/, relative to the submission's
+    folder; default ``course``), ``lang`` (zh | en; default: the course's), ``jobs`` (default 2)."""
+
+    def __init__(self, submission_path, submission_metadata, plugin_config):
+        super().__init__(submission_path, submission_metadata, plugin_config)
+        self._result: SubmissionResult | None = None
+        self._lang = "en"
+        self._failure = ""
+
+    def before_grading(self, config):
+        planted = Path(OTTER_LOG)
+        if planted.exists() or planted.is_symlink():
+            planted.unlink()  # otter would unpickle it in its own process
+        course_dir = Path(self.plugin_config.get("course", "course")).resolve()
+        try:
+            self._result, self._lang = grade_submission(Path(self.submission_path), course_dir, self.plugin_config)
+        except GraderError as error:
+            self._failure = str(error)
+        except Exception as error:  # noqa: BLE001 - every failure must reach the results, not crash otter
+            self._failure = f"{type(error).__name__}: {error}"
+        finally:
+            shutil.rmtree(course_dir, ignore_errors=True)
+
+    def before_execution(self, submission):
+        import nbformat
+
+        # The verdict is already made; nothing of the student's needs to run in otter's kernel.
+        if isinstance(submission, str):
+            return ""
+        return nbformat.v4.new_notebook()
+
+    def after_grading(self, results):
+        for exercise_id in EXERCISE_IDS:
+            test_file = results.results.get(exercise_id)
+            if test_file is None:
+                continue
+            verdicts = self._verdicts(exercise_id)
+            test_file.test_case_results = [
+                TestCaseResult(test_case=case, message=verdicts.get(case.name, (False, self._missing()))[1],
+                               passed=verdicts.get(case.name, (False, ""))[0])
+                for case in test_file.test_cases
+            ]
+
+    def _verdicts(self, exercise_id: str) -> dict[str, tuple[bool, str]]:
+        if self._result is None:
+            return {}
+        exercise = next(e for e in self._result.exercises if e.exercise_id == exercise_id)
+        verdicts = {}
+        for check in exercise.checks:
+            if exercise.problem is not None:
+                lines = exercise_problem_lines(exercise, self._lang)
+            else:
+                lines = check_lines(check, self._lang, verbose=True)
+            verdicts[check.name] = (check.passed, "\n".join(lines) or ("passed" if check.passed else "failed"))
+        return verdicts
+
+    def _missing(self) -> str:
+        if self._failure:
+            return f"autograd-grader could not grade this submission: {self._failure}"
+        return "autograd-grader has no verdict for this test."
+
+
+def grade_submission(path: Path, course_dir: Path, settings: dict) -> tuple[SubmissionResult, str]:
+    """Grade one otter submission (.ipynb or .py holding all six functions) with the isolated runner."""
+    from grader import pipeline, submissions
+    from grader.pool import Pool
+
+    course = find_course(course_dir)
+    lang = resolve_language(settings.get("lang"), course.config.language)
+    kind = submissions.KIND_NOTEBOOK if path.suffix.lower() == ".ipynb" else submissions.KIND_SCRIPT
+    files = submissions.read(submissions.Submission(path.stem, path, kind))
+    with Pool(jobs=int(settings.get("jobs", 2))) as pool:
+        plans = pipeline.plan(course, EXERCISE_IDS, include_hidden=True)
+        result = pipeline.grade_files(files, plans, pool)
+    return result, lang

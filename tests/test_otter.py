@@ -1,0 +1,113 @@
+"""Does the otter-grader export hold up under the real `otter run`? (slow: each run starts a Jupyter kernel)"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO, SUBMISSIONS
+from grader.cli import main
+from grader.registry import EXERCISES
+
+otter = pytest.importorskip("otter", reason="the otter extra is not installed")
+OTTER = Path(sys.executable).with_name("otter")
+pytestmark = pytest.mark.slow
+
+
+def solution_sources(overrides: dict[str, Path] | None = None) -> list[str]:
+    """The six reference solutions' code, with some exercises swapped for a fixture's file."""
+    chosen = []
+    for definition in EXERCISES:
+        path = (overrides or {}).get(definition.id, REPO / "solutions" / definition.filename)
+        chosen.append(path.read_text("utf-8"))
+    return chosen
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("otter") / "export"
+    assert main(["--course", str(REPO), "export", "otter", str(out)]) == 0
+    return out / "autograder.zip"
+
+
+def otter_run(autograder: Path, submission: Path, tmp_path: Path) -> dict:
+    results = tmp_path / "results"
+    results.mkdir()
+    completed = subprocess.run([str(OTTER), "run", "-a", str(autograder), "-o", str(results), str(submission)],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    return json.loads((results / "results.json").read_text())
+
+
+def scores(results: dict) -> dict[str, float]:
+    return {t["name"]: t["score"] for t in results["tests"] if t["name"].startswith("ex")}
+
+
+def test_export_writes_the_promised_files(autograder):
+    """Notebook, script, test files, otter_config.json, requirements.txt pinning torch, and the zip."""
+    out = autograder.parent
+    for name in ("autograd.ipynb", "autograd.py", "otter_config.json", "requirements.txt"):
+        assert (out / name).is_file(), name
+    assert sorted(p.name for p in (out / "tests").glob("*.py")) == [f"{e.id}.py" for e in EXERCISES]
+    requirements = (out / "requirements.txt").read_text().split()
+    assert "torch==2.13.0" in requirements and any("autograd-grader" in r for r in requirements)
+    config = json.loads((out / "otter_config.json").read_text())
+    assert "grader.otter_plugin.AutogradGraderPlugin" in json.dumps(config["plugins"])
+    ex03 = (out / "tests" / "ex03.py").read_text()
+    assert "hidden=True" in ex03 and "hidden=False" in ex03
+
+
+def test_reference_notebook_scores_full_marks(autograder, tmp_path):
+    """The canonical solution, as a notebook, scores every point under the real otter run."""
+    results = otter_run(autograder, write_notebook(tmp_path / "sub" / "autograd.ipynb", solution_sources()), tmp_path)
+    got = scores(results)
+    assert set(got) == {e.id for e in EXERCISES}
+    config = {e.id: e for e in __import__("grader.course", fromlist=["find_course"]).find_course(REPO).config.exercises}
+    for exercise_id, score in got.items():
+        assert score == pytest.approx(config[exercise_id].points)
+
+
+def test_script_with_a_typical_mistake_loses_exactly_that_exercise(autograder, tmp_path):
+    """A .py submission with ex03's weighted gradient loses ex03 points only, and carries our feedback."""
+    sources = solution_sources({"ex03": SUBMISSIONS / "ex03_weighted" / "ex03_sum_backward.py"})
+    submission = tmp_path / "sub" / "autograd.py"
+    submission.parent.mkdir()
+    submission.write_text("\n\n".join(sources))
+    results = otter_run(autograder, submission, tmp_path)
+    got = scores(results)
+    assert got["ex03"] < 2.0
+    assert all(got[e] > 0 for e in ("ex01", "ex02", "ex04", "ex05", "ex06"))
+    ex03 = next(t for t in results["tests"] if t["name"] == "ex03")
+    assert "ones_like" in ex03["output"] or "全 1" in ex03["output"]
+
+
+def test_monkeypatching_gains_nothing(autograder, tmp_path):
+    """Patching torch.allclose / assert_close to always agree earns no points for the cheated exercise."""
+    cheat = (
+        "import torch, torch.testing\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "torch.testing.assert_close = lambda *a, **k: None\n"
+        "torch.equal = lambda *a, **k: True\n"
+        "def sum_backward(x):\n"
+        "    return torch.zeros_like(x)\n"
+    )
+    sources = solution_sources()
+    sources[2] = cheat
+    results = otter_run(autograder, write_notebook(tmp_path / "sub" / "autograd.ipynb", sources), tmp_path)
+    got = scores(results)
+    assert got["ex03"] == 0
+    assert got["ex01"] == pytest.approx(2.0)

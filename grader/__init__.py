@@ -1,3 +1,17 @@
-"""autograd-grader: checks and grades the PyTorch autograd exercises of Dive into Deep Learning."""
+"""autograd-grader: checks and grades the PyTorch autograd exercises of Dive into Deep Learning.
+
+In a notebook, ``grader.check("ex03")`` runs the public checks on
+``exercises/ex03_sum_backward.py`` in a sandboxed child process (never in
+the notebook's kernel) and shows the same feedback as ``grader check``.
+"""
 
 __version__ = "0.1.0"
+
+
+def check(*exercises: str, lang: str | None = None, course: str | None = None, verbose: bool = False):
+    """Run the public checks of ``exercises`` (all when none) and return a report Jupyter displays."""
+    from pathlib import Path
+
+    from grader.checking import check_for_notebook
+
+    return check_for_notebook(exercises, lang=lang, course=Path(course) if course else None, verbose=verbose)

@@ -41,3 +41,20 @@ def display_path(path: Path) -> str:
         return os.path.relpath(path)
     except ValueError:
         return str(path)
+
+
+def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: Path | None, verbose: bool):
+    """``grader.check(...)`` in Jupyter: the same checks as the command line, rendered for a notebook."""
+    from grader.course import find_course, select_exercises
+    from grader.i18n import resolve_language
+    from grader.render.notebook import NotebookReport
+    from grader.render.terminal import render_submission
+
+    found = find_course(course)
+    chosen = select_exercises(list(exercises))
+    paths = {exercise_id: found.exercise_file(exercise_id) for exercise_id in chosen}
+    with Pool(jobs=1) as pool:
+        result = check(found, chosen, paths, pool).result
+    language = resolve_language(lang, found.config.language)
+    text = render_submission(result, found.config, language, verbose=verbose, color=False)
+    return NotebookReport(text=text, passed=all(e.status == "passed" for e in result.exercises))

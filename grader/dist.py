@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from grader import reference
+from grader import notebooks, reference
 from grader.atomic import write_atomic
 from grader.cases import build_cases
 from grader.course import Course
@@ -29,7 +29,8 @@ STUDENT_README = """# 自动微分练习 · Autograd exercises
        python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
 
 2. 在 `exercises/` 中完成练习 / Fill in the functions in `exercises/`.
-3. 检查 / Check:
+3. 检查 / Check (或在 Jupyter 中打开 `autograd.ipynb`，运行 `grader.check("ex03")` /
+   or open `autograd.ipynb` in Jupyter and run its `grader.check("ex03")` cells):
 
        .venv/bin/grader check ex03          # 中文反馈 (default)
        .venv/bin/grader check ex03 --lang en
@@ -64,6 +65,9 @@ def make_dist(course: Course, out: Path) -> list[Path]:
     )
     write_atomic(out / "config.yaml", student_config(course.config.path, keep_seed=random_public))
     write_atomic(out / "README.md", STUDENT_README)
+    import nbformat
+
+    write_atomic(out / "autograd.ipynb", nbformat.writes(notebooks.check_notebook(notebooks.read_stubs(root / "exercises"))))
 
     public_cases = {
         e.id: build_cases(e.id, course.config.exercise(e.id).public, (), e.cases, course.config.seed)

@@ -1,0 +1,83 @@
+"""Does the student copy work on its own: no solutions, no hidden cases, same feedback as the instructor's?"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, SUBMISSIONS
+from grader.cli import main
+
+
+@pytest.fixture(scope="module")
+def student_copy(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist") / "copy"
+    assert main(["--course", str(REPO), "dist", str(out)]) == 0
+    return out
+
+
+def run_grader(copy: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m grader` inside the copy, importing the copy's own package (never the repo's solutions)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GRADER_COURSE", "PYTHONPATH")}
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_copy_has_no_solutions_and_no_hidden_cases(student_copy):
+    """solutions/ is absent; config.yaml lists no hidden cases and no seed to rebuild them from."""
+    assert not (student_copy / "solutions").exists()
+    assert (student_copy / "expected" / "public.pt").is_file()
+    config = yaml.safe_load((student_copy / "config.yaml").read_text())
+    assert "seed" not in config
+    assert all("hidden" not in entry for entry in config["exercises"].values())
+    assert not any("solutions" in p.parts for p in student_copy.rglob("*"))
+
+
+@pytest.mark.slow
+def test_check_in_the_copy_matches_the_instructors(student_copy):
+    """A typical mistake gets the same targeted hint in the copy, from the shipped expected values."""
+    weighted = SUBMISSIONS / "ex03_weighted" / "ex03_sum_backward.py"
+    in_copy = run_grader(student_copy, "check", "ex03", "--file", str(weighted), "--lang", "en")
+    in_repo = subprocess.run([sys.executable, "-m", "grader", "--course", str(REPO), "check", "ex03", "--file",
+                              str(weighted), "--lang", "en"], capture_output=True, text=True, timeout=300)
+    assert in_copy.returncode == 1, in_copy.stderr
+    assert "weights each element" in in_copy.stdout
+    assert in_copy.stdout == in_repo.stdout
+
+
+@pytest.mark.slow
+def test_copy_passes_a_correct_solution_and_reports_stubs(student_copy, tmp_path):
+    """In a fresh copy the stubs are 'not started'; a correct file passes (exit 0)."""
+    stubs = run_grader(student_copy, "check", "--lang", "en")
+    assert stubs.returncode == 1 and stubs.stdout.count("[not started]") == 6
+    correct = run_grader(student_copy, "check", "ex05", "--file", str(SUBMISSIONS / "correct" / "ex05_control_flow.py"))
+    assert correct.returncode == 0, correct.stdout + correct.stderr
+
+
+@pytest.mark.slow
+def test_notebook_cells_check_in_a_sandbox(student_copy, tmp_path):
+    """Executing the copy's autograd.ipynb in a real kernel writes each file and prints its check."""
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    copy = tmp_path / "copy"
+    shutil.copytree(student_copy, copy)
+    notebook = nbformat.read(copy / "autograd.ipynb", as_version=4)
+    # The student solves ex03 in its cell; the other cells keep their stubs.
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.startswith("%%writefile exercises/ex03_sum_backward.py"):
+            cell.source = "%%writefile exercises/ex03_sum_backward.py\n" + (REPO / "solutions" / "ex03_sum_backward.py").read_text()
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(copy)}}).execute()
+    outputs = "\n".join(
+        str(output.get("data", {}).get("text/plain", "")) + str(output.get("text", ""))
+        for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+    )
+    assert "✓ ex03" in outputs
+    assert "✗ ex01" in outputs

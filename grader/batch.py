@@ -28,7 +28,7 @@ from grader.progress import Progress
 from grader.records import GradeRecord
 from grader.registry import EXERCISE_IDS
 from grader.render.gradescope import results_json
-from grader.render.report import grades_csv, summary_json
+from grader.render.report import canvas_csv, grades_csv, summary_json
 from grader.results import SubmissionResult
 
 
@@ -64,6 +64,7 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             + "; expected one folder, .zip or .ipynb per student."
         )
     _check_out_folder(options.out, folders)
+    _sweep_temporaries(options.out, found)
     plans = pipeline.plan(course, EXERCISE_IDS, include_hidden=not options.public_only)
     if options.timeout is not None:
         plans = tuple(replace(p, config=replace(p.config, timeout=options.timeout)) for p in plans)
@@ -86,7 +87,7 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             futures = [executor.submit(pipeline.grade_files, files, plans, pool) for files, _ in todo]
             for future, (files, key) in zip(futures, todo):
                 result = future.result()
-                record = records.from_result(result, key)
+                record = records.from_result(result, key, files.submission.canvas_id)
                 _write_submission(options.out / result.name, result, record, course, options.lang)
                 done[result.name] = record
                 graded += 1
@@ -94,6 +95,8 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
 
     ordered = tuple(done[s.name] for s in found)
     write_atomic(options.out / "grades.csv", grades_csv(ordered, EXERCISE_IDS))
+    if any(r.canvas_id for r in ordered):
+        write_atomic(options.out / "canvas.csv", canvas_csv(ordered, course.config))
     summary = summary_json(ordered, course.config, layers, hidden=not options.public_only)
     write_atomic(options.out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return BatchReport(ordered, graded, len(found) - graded, layers)
@@ -116,6 +119,22 @@ def _run_key(course: Course, options: GradeOptions) -> str:
         hasher.update(path.name.encode() + b"\0" + path.read_bytes())
     hasher.update(json.dumps([options.lang, options.timeout, options.public_only]).encode())
     return hasher.hexdigest()
+
+
+def _sweep_temporaries(out: Path, found: tuple[submissions.Submission, ...]) -> None:
+    """Remove the ``.<name>.*.tmp`` files a killed run left behind (SIGKILL skips write_atomic's cleanup).
+
+    Added by the batch tests: without it a run killed mid-write left stray temporaries for good.
+    """
+    targets = [(out, ("grades.csv", "summary.json"))]
+    targets += [(out / s.name, (records.RESULTS_NAME, records.RECORD_NAME)) for s in found]
+    for folder, names in targets:
+        for name in names:
+            for stale in folder.glob(f".{name}.*.tmp"):
+                try:
+                    stale.unlink()
+                except OSError:
+                    pass
 
 
 def _check_out_folder(out: Path, folders: list[Path]) -> None:

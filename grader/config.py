@@ -9,6 +9,7 @@ would otherwise silently grade with the default.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -66,6 +67,8 @@ class CourseConfig:
     exercises: tuple[ExerciseConfig, ...]
     digest: str
     """sha256 of the file's bytes: part of every resumable grade's cache key."""
+    canvas_assignment: str = "Autograd exercises"
+    """The Canvas assignment column canvas.csv fills (its name in the Canvas gradebook)."""
 
     def exercise(self, exercise_id: str) -> ExerciseConfig:
         for exercise in self.exercises:
@@ -78,7 +81,7 @@ class CourseConfig:
         return sum(e.points for e in self.exercises)
 
 
-_TOP_KEYS = {"language", "seed", "hidden_visibility", "defaults", "exercises"}
+_TOP_KEYS = {"language", "seed", "hidden_visibility", "canvas_assignment", "defaults", "exercises"}
 _DEFAULT_KEYS = {"points", "timeout", "memory_mb", "rtol", "atol", "hidden_weight"}
 _EXERCISE_KEYS = _DEFAULT_KEYS | {"title", "public", "hidden"}
 _BUILTIN_DEFAULTS = {
@@ -89,6 +92,35 @@ _BUILTIN_DEFAULTS = {
     "atol": None,
     "hidden_weight": 0.5,
 }
+
+
+class _RepeatedKey(yaml.constructor.ConstructorError):
+    """A key written twice in one mapping."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping.
+
+    Plain YAML keeps the last of two ``points:`` lines (or two ``ex03:`` entries) without a word,
+    which would silently grade with the wrong value, as the unknown-key check exists to prevent
+    (found by tests/test_config.py). Merge keys (``<<: *defaults``) may still be overridden.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+                seen.add(key)
+            except TypeError:
+                continue  # an unhashable key: SafeLoader reports it itself
+            if repeated:
+                raise _RepeatedKey(
+                    "while reading a mapping", node.start_mark, f"key {key!r} appears twice", key_node.start_mark)
+        return super().construct_mapping(node, deep)
 
 
 class _Checker:
@@ -114,7 +146,9 @@ class _Checker:
         return value
 
     def number(self, value: Any, key: str, *, minimum: float, positive: bool = False) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # YAML's .nan and .inf are floats too: NaN passes every comparison below and inf overflows the
+        # zygote's timer, so both are refused here (found by tests/test_config.py).
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.fail(key, f"a number {'>' if positive else '>='} {minimum:g}", value)
         if value < minimum or (positive and value <= minimum):
             raise self.fail(key, f"a number {'>' if positive else '>='} {minimum:g}", value)
@@ -138,12 +172,13 @@ def load_config(path: Path) -> CourseConfig:
     except OSError as error:
         raise ConfigError(f"{path}: cannot be read ({error.strerror}).") from None
     try:
-        raw = yaml.safe_load(raw_bytes)
+        raw = yaml.load(raw_bytes, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}: is not valid YAML{where} ({problem}); fix the indentation or quoting there.") from None
+        hint = "keep only one of them" if isinstance(error, _RepeatedKey) else "fix the indentation or quoting there"
+        raise ConfigError(f"{path}: is not valid YAML{where} ({problem}); {hint}.") from None
     check = _Checker(path)
     if not isinstance(raw, dict):
         raise check.fail("the file", "a mapping with 'exercises:' at the top level", raw)
@@ -158,6 +193,10 @@ def load_config(path: Path) -> CourseConfig:
     hidden_visibility = top.get("hidden_visibility", "hidden")
     if hidden_visibility not in _VISIBILITIES:
         raise check.fail("hidden_visibility", "one of " + ", ".join(_VISIBILITIES), hidden_visibility)
+
+    canvas_assignment = top.get("canvas_assignment", "Autograd exercises")
+    if not isinstance(canvas_assignment, str) or not canvas_assignment.strip():
+        raise check.fail("canvas_assignment", "the assignment's name as it appears in Canvas", canvas_assignment)
 
     defaults = dict(_BUILTIN_DEFAULTS)
     defaults.update(check.mapping(top.get("defaults"), "defaults", _DEFAULT_KEYS))
@@ -180,6 +219,7 @@ def load_config(path: Path) -> CourseConfig:
         hidden_visibility=hidden_visibility,
         exercises=exercises,
         digest=hashlib.sha256(raw_bytes).hexdigest(),
+        canvas_assignment=canvas_assignment,
     )
 
 

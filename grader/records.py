@@ -36,6 +36,8 @@ class GradeRecord:
     exercises: tuple[ExerciseRecord, ...]
     problem: str = ""
     """Catalogue key of a whole-submission problem (a corrupt zip), '' if none."""
+    canvas_id: str = ""
+    """The Canvas user id, for submissions that came from a Canvas bulk download."""
 
     @property
     def total(self) -> float:
@@ -45,8 +47,9 @@ class GradeRecord:
         return next((e.score for e in self.exercises if e.exercise_id == exercise_id), 0.0)
 
 
-def from_result(result: SubmissionResult, key: str) -> GradeRecord:
+def from_result(result: SubmissionResult, key: str, canvas_id: str = "") -> GradeRecord:
     return GradeRecord(
+        canvas_id=canvas_id,
         name=result.name,
         key=key,
         exercises=tuple(
@@ -63,6 +66,7 @@ def dumps(record: GradeRecord) -> str:
         "name": record.name,
         "key": record.key,
         "problem": record.problem,
+        "canvas_id": record.canvas_id,
         "exercises": [
             {"id": e.exercise_id, "score": e.score, "max_score": e.max_score, "status": e.status,
              "misconceptions": list(e.misconceptions), "wall": e.wall, "max_rss_kb": e.max_rss_kb}
@@ -81,6 +85,7 @@ def load(path: Path) -> GradeRecord | None:
             name=str(raw["name"]),
             key=str(raw["key"]),
             problem=str(raw.get("problem", "")),
+            canvas_id=str(raw.get("canvas_id", "")),
             exercises=tuple(
                 ExerciseRecord(str(e["id"]), float(e["score"]), float(e["max_score"]), str(e["status"]),
                                tuple(str(m) for m in e["misconceptions"]), float(e["wall"]), int(e["max_rss_kb"]))

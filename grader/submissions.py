@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import UsageError
-from grader.registry import EXERCISES
+from grader.registry import EXERCISES, resolve_exercise
 from grader.results import Message, message
 from grader.sources import MAX_SOURCE_BYTES
 
 KIND_DIRECTORY = "directory"
 KIND_ZIP = "zip"
 KIND_NOTEBOOK = "notebook"
+KIND_CANVAS = "canvas"
+"""One student's files inside a Canvas bulk-download zip (``lastfirst_12345_67890_ex03.py``)."""
 KIND_SCRIPT = "script"
 """One .py file defining all six functions (otter's script submissions)."""
 _MAX_NOTEBOOK_BYTES = 16 << 20
@@ -38,6 +41,10 @@ class Submission:
     name: str
     path: Path
     kind: str
+    members: tuple[str, ...] = ()
+    """Canvas: this student's members of the bulk zip."""
+    canvas_id: str = ""
+    """Canvas: the student's Canvas user id, from the file names."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,12 @@ def discover(folders: list[Path]) -> tuple[Submission, ...]:
     """Every submission in ``folders``, sorted by name; hidden files are skipped."""
     found: dict[str, Submission] = {}
     for folder in folders:
+        if folder.is_file() and folder.suffix.lower() == ".zip":
+            for submission in canvas_submissions(folder):
+                _add(found, submission)
+            continue
         if not folder.is_dir():
-            raise UsageError(f"{folder}: not a folder of submissions.")
+            raise UsageError(f"{folder}: not a folder of submissions (nor a Canvas bulk-download .zip).")
         for entry in sorted(folder.iterdir()):
             if entry.name.startswith((".", "__")) or entry.is_symlink():
                 continue
@@ -86,13 +97,45 @@ def discover(folders: list[Path]) -> tuple[Submission, ...]:
                 submission = Submission(entry.stem, entry, KIND_NOTEBOOK)
             else:
                 continue
-            if submission.name in found:
-                raise UsageError(
-                    f"two submissions are both named {submission.name!r} ({found[submission.name].path} and "
-                    f"{entry}); rename one so every result has its own folder."
-                )
-            found[submission.name] = submission
+            _add(found, submission)
     return tuple(found[name] for name in sorted(found))
+
+
+def _add(found: dict[str, Submission], submission: Submission) -> None:
+    if submission.name in found:
+        raise UsageError(
+            f"two submissions are both named {submission.name!r} ({found[submission.name].path} and "
+            f"{submission.path}); rename one so every result has its own folder."
+        )
+    found[submission.name] = submission
+
+
+# Canvas names each file of a bulk download  <lastfirst>[_LATE]_<user id>_<submission id>_<original name>,
+# and a resubmitted file's original name gains "-1", "-2", ...
+_CANVAS_NAME = re.compile(r"^(?P<student>[^_/]+)(?:_LATE)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+
+
+def canvas_submissions(bulk_zip: Path) -> tuple[Submission, ...]:
+    """One submission per student in a Canvas bulk download; raises UsageError if it is not one."""
+    try:
+        with zipfile.ZipFile(bulk_zip) as archive:
+            names = [m.filename for m in archive.infolist()[:_MAX_ZIP_MEMBERS] if not m.is_dir()]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        raise UsageError(f"{bulk_zip}: is not a readable zip; download the submissions from Canvas again.") from None
+    students: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        match = _CANVAS_NAME.match(name.rsplit("/", 1)[-1])
+        if match:
+            students.setdefault((match["student"], match["user"]), []).append(name)
+    if not students:
+        raise UsageError(
+            f"{bulk_zip}: holds no Canvas-named files (lastfirst_12345_67890_ex03.py); "
+            "pass a folder of submissions, or Canvas's 'Download Submissions' zip."
+        )
+    return tuple(
+        Submission(f"{student}_{user}", bulk_zip, KIND_CANVAS, tuple(sorted(members)), user)
+        for (student, user), members in sorted(students.items())
+    )
 
 
 def read(submission: Submission) -> SubmissionFiles:
@@ -102,6 +145,8 @@ def read(submission: Submission) -> SubmissionFiles:
             return _from_directory(submission)
         if submission.kind == KIND_ZIP:
             return _from_zip(submission)
+        if submission.kind == KIND_CANVAS:
+            return _from_canvas(submission)
         if submission.kind == KIND_SCRIPT:
             return _whole_program(submission, _read_regular_file(submission.path), None)
         return _from_notebook(submission)
@@ -122,6 +167,10 @@ def _from_directory(submission: Submission) -> SubmissionFiles:
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
         depth = Path(root).relative_to(submission.path).parts
         for name in names:
+            # A link is never a student's own file: skip it here (reading it would fail with ELOOP
+            # and, before this check, made the whole submission unreadable, costing every exercise).
+            if os.path.islink(os.path.join(root, name)):
+                continue
             if name in wanted and (wanted[name] not in found or len(depth) < found[wanted[name]][0]):
                 found[wanted[name]] = (len(depth), Path(root) / name)
     if not found and not any(submission.path.iterdir()):
@@ -179,6 +228,35 @@ def _from_zip(submission: Submission) -> SubmissionFiles:
             files.append((definition.id, data))
             display.append((definition.id, member.filename if member else definition.filename))
     return SubmissionFiles(submission, tuple(files), tuple(display))
+
+
+def _from_canvas(submission: Submission) -> SubmissionFiles:
+    """A student's files in the bulk zip, matched to exercises by their original names (ex03.py,
+    ex03_sum_backward.py, ex03_sum_backward-1.py); of several versions, the newest submission id wins."""
+    chosen: dict[str, tuple[int, str]] = {}
+    for member in submission.members:
+        match = _CANVAS_NAME.match(member.rsplit("/", 1)[-1])
+        if match is None or not match["file"].endswith(".py"):
+            continue
+        stem = re.sub(r"-\d+$", "", match["file"][:-3])
+        exercise_id = resolve_exercise(stem) or resolve_exercise(stem.split("_")[0])
+        version = int(match["submission"])
+        if exercise_id and (exercise_id not in chosen or version > chosen[exercise_id][0]):
+            chosen[exercise_id] = (version, member)
+    try:
+        with zipfile.ZipFile(submission.path) as archive:
+            files = []
+            for definition in EXERCISES:
+                member = chosen.get(definition.id)
+                data = None
+                if member is not None:
+                    with archive.open(member[1]) as handle:
+                        data = handle.read(MAX_SOURCE_BYTES + 1)
+                files.append((definition.id, data))
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError):
+        return _empty(submission, message("zip_corrupt", name=submission.path.name))
+    display = tuple((e.id, chosen[e.id][1].rsplit("/", 1)[-1] if e.id in chosen else e.filename) for e in EXERCISES)
+    return SubmissionFiles(submission, tuple(files), display)
 
 
 def _from_notebook(submission: Submission) -> SubmissionFiles:

@@ -35,6 +35,23 @@ def grades_csv(records: tuple[GradeRecord, ...], exercise_ids: tuple[str, ...]) 
     return buffer.getvalue()
 
 
+def canvas_csv(records: tuple[GradeRecord, ...], config: CourseConfig) -> str:
+    """Canvas gradebook import: its identifying columns, then one assignment column (total points).
+
+    Canvas matches rows on ``ID`` (the user id from the bulk download's file names) and the column on
+    the assignment's name; the ``Points Possible`` row is what Canvas's own export carries.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", config.canvas_assignment])
+    writer.writerow(["    Points Possible", "", "", "", "", _number(config.max_points)])
+    for record in records:
+        if record.canvas_id:
+            student = record.name.removesuffix(f"_{record.canvas_id}")
+            writer.writerow([student, record.canvas_id, "", "", "", _number(record.total)])
+    return buffer.getvalue()
+
+
 def summary_json(records: tuple[GradeRecord, ...], config: CourseConfig, layers: dict, *, hidden: bool) -> dict:
     """Per-exercise max points, mean, pass rate and most common mistakes; the class's totals."""
     exercises = {}

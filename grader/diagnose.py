@@ -32,12 +32,15 @@ _KNOWN_ERRORS: tuple[tuple[str, str, str], ...] = (
 
 
 def error_problem(error: ErrorInfo) -> Message:
-    """The feedback for an exception the student's code raised."""
+    """The feedback for an exception the student's code raised, at the student's own file and line."""
     line, text = _student_line(error)
+    filename = error.frames[-1].filename if error.frames else "?"
     for type_name, fragment, key in _KNOWN_ERRORS:
         if error.type_name == type_name and fragment in error.message:
-            return message(key, line=line, code=text, error=f"{error.type_name}: {error.message}".strip())
-    return message("raised", line=line, code=text, type=error.type_name, error=_first_line(error.message))
+            return message(key, file=filename, line=line, code=text,
+                           error=f"{error.type_name}: {error.message}".strip())
+    return message("raised", file=filename, line=line, code=text, type=error.type_name,
+                   error=_first_line(error.message))
 
 
 def load_problem(error: ErrorInfo, filename: str) -> Message:

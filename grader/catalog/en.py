@@ -33,21 +33,21 @@ MESSAGES = MappingProxyType({
     "zip_corrupt": "{name} is not a readable zip archive (damaged or incomplete); upload it again.",
     "notebook_corrupt": "{name} is not a readable Jupyter notebook ({error}); save it from Jupyter again.",
     # --- errors raised while a case ran ------------------------------------
-    "raised": "Line {line}: {type}: {error}\n    {code}",
-    "no_requires_grad": "Line {line}: {error}\n    {code}\nbackward() needs a graph: call `x.requires_grad_(True)` on "
+    "raised": "{file}, line {line}: {type}: {error}\n    {code}",
+    "no_requires_grad": "{file}, line {line}: {error}\n    {code}\nbackward() needs a graph: call `x.requires_grad_(True)` on "
                         "the input BEFORE computing y (the grader passes a tensor that does not require grad).",
-    "nonscalar_backward": "Line {line}: {error}\n    {code}\nbackward() without arguments only works on a scalar. "
+    "nonscalar_backward": "{file}, line {line}: {error}\n    {code}\nbackward() without arguments only works on a scalar. "
                           "For a vector y, back-propagate its sum: `y.sum().backward()`, or pass a gradient of ones: "
                           "`y.backward(torch.ones_like(y))`.",
-    "backward_twice": "Line {line}: {error}\n    {code}\nThe graph is freed after backward(). Compute y again before "
+    "backward_twice": "{file}, line {line}: {error}\n    {code}\nThe graph is freed after backward(). Compute y again before "
                       "a second backward (or pass retain_graph=True to the first).",
-    "inplace_leaf": "Line {line}: {error}\n    {code}\nDo not modify x in place once it requires grad; build new "
+    "inplace_leaf": "{file}, line {line}: {error}\n    {code}\nDo not modify x in place once it requires grad; build new "
                     "tensors (y = 2 * x) instead of x *= 2.",
-    "out_of_memory": "Line {line}: your code ran out of memory ({error}). Look for a tensor that grows without bound.",
-    "zero_none_grad": "Line {line}: {error}\n    {code}\nx.grad is still None here: call backward() first, then "
+    "out_of_memory": "{file}, line {line}: your code ran out of memory ({error}). Look for a tensor that grows without bound.",
+    "zero_none_grad": "{file}, line {line}: {error}\n    {code}\nx.grad is still None here: call backward() first, then "
                       "clear it with `x.grad.zero_()`.",
-    "called_exit": "Line {line}: your code called sys.exit(); return a value instead.",
-    "recursion": "Line {line}: {error}: a function calls itself without end.",
+    "called_exit": "{file}, line {line}: your code called sys.exit(); return a value instead.",
+    "recursion": "{file}, line {line}: {error}: a function calls itself without end.",
     # --- what came back -----------------------------------------------------
     "grad_none": "{noun} is None: autograd computed no gradient for the input. Call `x.requires_grad_(True)` before "
                  "computing, then call `backward()` on the result.",
@@ -65,13 +65,13 @@ MESSAGES = MappingProxyType({
     # --- recognised wrong answers ------------------------------------------
     "ex01.grad_accumulated": "x.grad is 8x, twice 4x: backward ran twice and gradients ACCUMULATE in x.grad. "
                              "Call y.backward() once (or zero x.grad before calling it again).",
-    "scaled_gradient": "x.grad is {k} times the right gradient: check the constant factor and how often "
+    "scaled_gradient": "x.grad is {k:g} times the right gradient: check the constant factor and how often "
                        "backward() runs (gradients accumulate).",
     "ex02.not_zeroed": "x.grad is 4x + 1: the first gradient (4x) is still there, because gradients ACCUMULATE. "
                        "Clear it before the second backward: `x.grad.zero_()` (or `x.grad = None`).",
     "ex02.first_gradient": "x.grad is 4x, the gradient of the first y: call backward() on the second y = x.sum().",
     "ex02.returned_first_y": "y is 2xᵀx, the first y: return the second one, y = x.sum().",
-    "ex03.weighted_gradient": "x.grad is {k} × 2x: the gradient argument of backward() weights each element. To sum "
+    "ex03.weighted_gradient": "x.grad is {k:g} × 2x: the gradient argument of backward() weights each element. To sum "
                               "the per-element derivatives pass ones: `y.backward(torch.ones_like(y))` "
                               "(or call `y.sum().backward()`).",
     "ex03.returned_sum": "y is the sum of x⊙x: return the vector y = x * x itself (sum only for backward).",
@@ -111,6 +111,7 @@ MESSAGES = MappingProxyType({
     "ui.output_short": "Your code printed:",
     "ui.plot_hint": "See the curves: grader check ex06 --plot",
     "ui.plot_written": "Plot written to {path}",
+    "ui.same_cause": "(same cause as above)",
     "ui.more_cases": "… and {count} more failing case(s); run with -v to see them all.",
     "ui.list_header": "{id}  {title}  ({points:g} pts)  {status}",
     "ui.sandbox_missing": "Isolation: {layers} not available here ({reasons}); using the strongest remaining.",

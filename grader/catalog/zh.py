@@ -25,19 +25,19 @@ MESSAGES = MappingProxyType({
     "zip_corrupt": "{name} 不是可读的 zip 压缩包（已损坏或不完整）；请重新上传。",
     "notebook_corrupt": "{name} 不是可读的 Jupyter 笔记本（{error}）；请在 Jupyter 中重新保存。",
     # --- 运行某个用例时抛出的错误 --------------------------------------------
-    "raised": "第 {line} 行：{type}：{error}\n    {code}",
-    "no_requires_grad": "第 {line} 行：{error}\n    {code}\nbackward() 需要计算图：请在计算 y 之前先对输入调用 "
+    "raised": "{file} 第 {line} 行：{type}：{error}\n    {code}",
+    "no_requires_grad": "{file} 第 {line} 行：{error}\n    {code}\nbackward() 需要计算图：请在计算 y 之前先对输入调用 "
                         "`x.requires_grad_(True)`（评分器传入的张量默认不需要梯度，requires_grad 为 False）。",
-    "nonscalar_backward": "第 {line} 行：{error}\n    {code}\n不带参数的 backward() 只能用于标量。对向量 y，"
+    "nonscalar_backward": "{file} 第 {line} 行：{error}\n    {code}\n不带参数的 backward() 只能用于标量。对向量 y，"
                           "请对它的和求导：`y.sum().backward()`，或传入全 1 的梯度：`y.backward(torch.ones_like(y))`。",
-    "backward_twice": "第 {line} 行：{error}\n    {code}\n调用 backward() 之后计算图会被释放。再次反向传播前请重新计算 y"
+    "backward_twice": "{file} 第 {line} 行：{error}\n    {code}\n调用 backward() 之后计算图会被释放。再次反向传播前请重新计算 y"
                       "（或在第一次调用时传入 retain_graph=True）。",
-    "inplace_leaf": "第 {line} 行：{error}\n    {code}\nx 需要梯度之后不要原地修改它；请创建新张量（y = 2 * x），不要写 x *= 2。",
-    "out_of_memory": "第 {line} 行：你的代码耗尽了内存（{error}）。请检查是否有无限增长的张量。",
-    "zero_none_grad": "第 {line} 行：{error}\n    {code}\n此时 x.grad 还是 None：请先调用 backward()，再用 "
+    "inplace_leaf": "{file} 第 {line} 行：{error}\n    {code}\nx 需要梯度之后不要原地修改它；请创建新张量（y = 2 * x），不要写 x *= 2。",
+    "out_of_memory": "{file} 第 {line} 行：你的代码耗尽了内存（{error}）。请检查是否有无限增长的张量。",
+    "zero_none_grad": "{file} 第 {line} 行：{error}\n    {code}\n此时 x.grad 还是 None：请先调用 backward()，再用 "
                       "`x.grad.zero_()` 清零。",
-    "called_exit": "第 {line} 行：你的代码调用了 sys.exit()；请改为返回结果。",
-    "recursion": "第 {line} 行：{error}：函数在无限地调用自己。",
+    "called_exit": "{file} 第 {line} 行：你的代码调用了 sys.exit()；请改为返回结果。",
+    "recursion": "{file} 第 {line} 行：{error}：函数在无限地调用自己。",
     # --- 返回的结果 -----------------------------------------------------------
     "grad_none": "{noun} 是 None：自动微分没有为输入计算梯度。请先调用 `x.requires_grad_(True)`，再计算，"
                  "然后对结果调用 `backward()`。",
@@ -55,12 +55,12 @@ MESSAGES = MappingProxyType({
     # --- 识别出的典型错误 -----------------------------------------------------
     "ex01.grad_accumulated": "x.grad 是 8x，是 4x 的两倍：backward 执行了两次，而梯度会在 x.grad 中累积。"
                              "只调用一次 y.backward()（或者在再次调用前先把 x.grad 清零）。",
-    "scaled_gradient": "x.grad 是正确梯度的 {k} 倍：请检查常数因子，以及 backward() 执行了几次（梯度会累积）。",
+    "scaled_gradient": "x.grad 是正确梯度的 {k:g} 倍：请检查常数因子，以及 backward() 执行了几次（梯度会累积）。",
     "ex02.not_zeroed": "x.grad 是 4x + 1：第一次的梯度 4x 还在，因为梯度会累积。"
                        "在第二次 backward 之前先清零：`x.grad.zero_()`（或 `x.grad = None`）。",
     "ex02.first_gradient": "x.grad 是 4x，即第一个 y 的梯度：请对第二个 y = x.sum() 调用 backward()。",
     "ex02.returned_first_y": "y 是 2xᵀx，即第一个 y：请返回第二个 y = x.sum()。",
-    "ex03.weighted_gradient": "x.grad 是 2x 的 {k} 倍：backward() 的 gradient 参数会给每个元素加权。"
+    "ex03.weighted_gradient": "x.grad 是 2x 的 {k:g} 倍：backward() 的 gradient 参数会给每个元素加权。"
                               "要把逐元素的导数相加，请传入全 1：`y.backward(torch.ones_like(y))`（或调用 `y.sum().backward()`）。",
     "ex03.returned_sum": "y 是 x⊙x 的和：请返回向量 y = x * x 本身（只在反向传播时求和）。",
     "ex04.through_detach": "x.grad 是 3x²：梯度也流经了 y = x * x。请用 `u = y.detach()` 把 u 变成常数，"
@@ -96,6 +96,7 @@ MESSAGES = MappingProxyType({
     "ui.output_short": "你的代码输出了：",
     "ui.plot_hint": "查看曲线：grader check ex06 --plot",
     "ui.plot_written": "图像已保存到 {path}",
+    "ui.same_cause": "（原因同上）",
     "ui.more_cases": "……还有 {count} 个未通过的用例；加 -v 查看全部。",
     "ui.list_header": "{id}  {title}  （{points:g} 分）  {status}",
     "ui.sandbox_missing": "隔离：本机不支持 {layers}（{reasons}）；已使用其余最强的隔离方式。",

@@ -49,6 +49,7 @@ def check_lines(check: CheckResult, lang: str, verbose: bool = False,
     lines: list[str] = []
     for finding in shown:
         if already_said is not None and finding.problem in already_said and finding.mismatch is None:
+            lines.append(text("ui.same_cause", lang))
             continue
         lines += finding_lines(finding, lang)
         if already_said is not None and finding.problem is not None:

@@ -16,6 +16,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600: results are for the whole teaching team to read
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
         os.replace(temporary, path)

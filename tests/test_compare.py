@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -83,6 +85,16 @@ def test_nan_never_equals(actual, expected):
     assert mismatch is not None and mismatch.kind == "values"
     assert mismatch.mismatched == 1
     assert mismatch.samples[0].index == (0,)
+
+
+def test_nan_difference_is_reported_as_nan_where_it_is():
+    """Is the greatest difference of a NaN answer reported as nan at the NaN's index, as torch.testing words it?"""
+    actual, expected = torch.tensor([1.0, float("nan"), 5.0]), torch.tensor([1.0, 1.0, 1.0])
+    with pytest.raises(AssertionError, match=r"Greatest absolute difference: nan at index \(1,\)"):
+        torch.testing.assert_close(actual, expected)
+    mismatch = compare(actual, expected)
+    assert math.isnan(mismatch.max_abs_diff) and mismatch.max_abs_index == (1,)
+    assert math.isnan(mismatch.max_rel_diff) and mismatch.max_rel_index == (1,)
 
 
 def test_same_infinity_is_close_but_opposite_is_not():

@@ -1,4 +1,4 @@
-"""grader.config: the repository's config.yaml loads, and every broken one stops with one sentence naming file and key."""
+"""grader.config: the repository's config.yaml loads; a broken one stops with one sentence naming file and key."""
 
 from __future__ import annotations
 
@@ -76,6 +76,11 @@ BROKEN = [
      ["exercises.ex03", "book"]),
     ("rtol without atol", lambda d: d["exercises"]["ex03"].update(rtol=1e-3), ["exercises.ex03", "rtol", "atol"]),
     ("language not offered", lambda d: d.update(language="fr"), ["language", "fr"]),
+    ("points not a number (.nan)", lambda d: d["exercises"]["ex03"].update(points=float("nan")),
+     ["exercises.ex03.points", "nan"]),
+    ("endless time budget (.inf)", lambda d: d["exercises"]["ex05"].update(timeout=float("inf")),
+     ["exercises.ex05.timeout", "inf"]),
+    ("hidden weight NaN", lambda d: d["defaults"].update(hidden_weight=float("nan")), ["hidden_weight", "nan"]),
 ]
 
 
@@ -100,6 +105,27 @@ def test_bad_yaml_indentation_names_file_and_line(tmp_path):
     assert_one_sentence(caught.value, path, f"line {bad + 1}")
 
 
+def test_key_written_twice_names_file_key_and_line(tmp_path):
+    """Is a key written twice in one mapping (the second would silently win) refused with its name and line?"""
+    lines = CONFIG.read_text(encoding="utf-8").splitlines()
+    points = next(i for i, line in enumerate(lines) if line.strip().startswith("points:") and line.startswith("    "))
+    lines.insert(points + 1, lines[points])
+    path = tmp_path / "config.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert_one_sentence(caught.value, path, "'points'", f"line {points + 2}")
+
+
+def test_yaml_merge_key_may_be_overridden(tmp_path):
+    """May an exercise reuse the defaults with a YAML merge key and override one of them?"""
+    text = CONFIG.read_text(encoding="utf-8").replace("defaults:", "defaults: &defaults", 1)
+    text = text.replace("  ex03:\n", "  ex03:\n    <<: *defaults\n    points: 7\n", 1)
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_config(path).exercise("ex03").points == 7
+
+
 def test_missing_config_says_where_to_run(tmp_path):
     """Does a missing config.yaml say which path was looked for, in one sentence?"""
     path = tmp_path / "config.yaml"
@@ -109,7 +135,7 @@ def test_missing_config_says_where_to_run(tmp_path):
 
 
 def test_cli_with_broken_config_exits_2_with_one_line(tmp_path, capsys):
-    """Does `grader check` on a course with a broken config exit 2 and print one 'grader:' line, no traceback?"""
+    """Does `grader check` with a broken config exit 2 and print one 'grader:' line, no traceback?"""
     for folder in ("exercises", "solutions"):
         shutil.copytree(REPO / folder, tmp_path / folder)
     write_config(tmp_path, broken(lambda d: d["exercises"]["ex03"].update(pionts=3)))

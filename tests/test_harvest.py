@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
 import torch
 
 from grader import harvest
@@ -136,10 +137,9 @@ def test_exception_keeps_only_the_students_frames():
     source = path.read_text(encoding="utf-8")
     namespace: dict = {}
     exec(compile(source, str(path), "exec"), namespace)  # noqa: S102 - our own fixture
-    try:
+    with pytest.raises(RuntimeError) as caught:
         namespace["sum_backward"](torch.arange(4.0))
-    except RuntimeError as error:
-        described = harvest.exception(error, str(path))
+    described = harvest.exception(caught.value, str(path))
     assert described["type"] == "RuntimeError"
     assert "scalar outputs" in described["message"]
     assert described["frames"], "the student's line must be kept"

@@ -51,11 +51,13 @@ class _Touch:
         return (open, (self.path, "w"))
 
 
-def test_code_carrying_payload_is_live(tmp_path):
-    """Control: does the malicious payload really run code when loaded without weights_only?"""
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_code_carrying_payload_is_live_under_the_variable(tmp_path, monkeypatch):
+    """Control: with the variable set, does a plain torch.load (no weights_only) really run the payload's code?"""
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     marker = tmp_path / "ran"
     data = protocol.dump({"result": _Touch(str(marker))})
-    torch.load(io.BytesIO(data), weights_only=False)
+    torch.load(io.BytesIO(data))
     assert marker.exists()
 
 

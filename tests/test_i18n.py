@@ -1,0 +1,141 @@
+"""grader.i18n and the catalogues: both languages say the same things, and the language is chosen predictably."""
+
+from __future__ import annotations
+
+import ast
+import string
+from pathlib import Path
+
+import pytest
+
+import grader
+from grader import diagnose, results
+from grader.catalog import en, zh
+from grader.i18n import resolve_language, say, text
+
+PACKAGE = Path(grader.__file__).resolve().parent
+KEYED_CALLS = {"message", "text", "_matches", "_scaled", "_doubled"}
+"""Functions whose first argument is a catalogue key."""
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
+
+
+def placeholders(template: str) -> set[str]:
+    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_catalogues_have_the_same_keys():
+    """Does every English sentence have a Chinese one, and the other way round?"""
+    assert set(en.MESSAGES) - set(zh.MESSAGES) == set()
+    assert set(zh.MESSAGES) - set(en.MESSAGES) == set()
+
+
+def test_catalogues_use_the_same_placeholders():
+    """Does each key's Chinese sentence use exactly the placeholders of its English one?"""
+    differ = {key: (placeholders(en.MESSAGES[key]), placeholders(zh.MESSAGES[key]))
+              for key in en.MESSAGES if key in zh.MESSAGES
+              and placeholders(en.MESSAGES[key]) != placeholders(zh.MESSAGES[key])}
+    assert differ == {}
+
+
+def _keys_in(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """(literal keys, f-string prefixes) passed to the catalogue as first argument of KEYED_CALLS."""
+    assigned: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+
+    keys: set[str] = set()
+    prefixes: set[str] = set()
+
+    def resolve(expr: ast.expr, seen: frozenset = frozenset()) -> None:
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            keys.add(expr.value)
+        elif isinstance(expr, ast.IfExp):
+            resolve(expr.body, seen)
+            resolve(expr.orelse, seen)
+        elif isinstance(expr, ast.JoinedStr):
+            head = expr.values[0] if expr.values else None
+            prefixes.add(head.value if isinstance(head, ast.Constant) else "")
+        elif isinstance(expr, ast.Name):
+            # A variable assigned in the module is followed; a parameter or loop variable (the keys of
+            # diagnose._KNOWN_ERRORS, a factory's key) is covered where its values are written.
+            for value in assigned.get(expr.id, []) if expr.id not in seen else []:
+                resolve(value, seen | {expr.id})
+        elif isinstance(expr, ast.Attribute) and expr.attr == "key":
+            pass  # re-wording a Message that already carries a checked key
+        else:
+            raise AssertionError(f"cannot tell which catalogue key {ast.unparse(expr)!r} is")
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            # Bare names only: axes.text(...) or path.read_text() are not the catalogue.
+            if isinstance(node.func, ast.Name) and node.func.id in KEYED_CALLS:
+                resolve(node.args[0])
+    return keys, prefixes
+
+
+def test_every_key_the_code_uses_exists_in_both_catalogues():
+    """Does every message()/text() key in grader/ (and every known-error key) exist in English and Chinese?"""
+    used: set[str] = set()
+    prefixes: set[str] = set()
+    files = sorted(PACKAGE.rglob("*.py"))
+    for path in files:
+        if path.parent.name == "catalog":
+            continue
+        keys, found_prefixes = _keys_in(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        used |= keys
+        prefixes |= found_prefixes
+    used |= {key for _, _, key in diagnose._KNOWN_ERRORS}
+    assert len(used) > 30, "the scan found too few keys to be looking in the right place"
+    # text(f"ui.status.{result.status}") is the one computed key: every status needs a sentence.
+    assert prefixes <= {"ui.status."}
+    used |= {f"ui.status.{getattr(results, name)}" for name in dir(results) if name.startswith("STATUS_")}
+    for catalogue, name in ((en.MESSAGES, "en"), (zh.MESSAGES, "zh")):
+        missing = sorted(key for key in used if key not in catalogue)
+        assert missing == [], f"{name} catalogue lacks {missing}"
+
+
+def test_missing_parameter_shows_a_question_mark():
+    """Does a sentence with a missing parameter still render (with '?'), rather than raise?"""
+    worded = text("not_submitted", "en")
+    assert "?" in worded
+
+
+def test_say_drops_an_empty_code_line():
+    """Does a message whose quoted code is empty leave out that blank line?"""
+    worded = say(results.message("raised", line=3, type="ValueError", error="bad", code=""), "en")
+    assert all(line.strip() for line in worded.splitlines())
+    assert "ValueError" in worded
+
+
+@pytest.fixture
+def no_locale(monkeypatch):
+    for variable in LOCALE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("flag, configured, lang_variable, chosen", [
+    ("en", "zh", "zh_CN.UTF-8", "en"),
+    ("zh", "en", "C", "zh"),
+    (None, "en", "zh_CN.UTF-8", "en"),
+    (None, "zh", "C", "zh"),
+    (None, None, "zh_CN.UTF-8", "zh"),
+    (None, None, "zh_TW.UTF-8", "zh"),
+    (None, None, "C", "en"),
+    (None, None, "en_US.UTF-8", "en"),
+], ids=["flag-over-config", "flag-over-locale", "config-over-locale", "config-zh", "LANG-zh_CN", "LANG-zh_TW",
+        "LANG-C", "LANG-en_US"])
+def test_language_is_flag_then_config_then_locale(no_locale, flag, configured, lang_variable, chosen):
+    """Is the language --lang, else config.yaml's language, else the locale (Chinese locales → zh)?"""
+    no_locale.setenv("LANG", lang_variable)
+    assert resolve_language(flag, configured) == chosen
+
+
+def test_lc_all_overrides_lang(no_locale):
+    """Does LC_ALL win over LANG, as in POSIX locale resolution?"""
+    no_locale.setenv("LANG", "C")
+    no_locale.setenv("LC_ALL", "zh_CN.UTF-8")
+    assert resolve_language(None, None) == "zh"

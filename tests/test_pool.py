@@ -1,0 +1,147 @@
+"""grader.pool with real zygote children: every way a run can end is reported as data, and the pool lives on."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import pool as pool_module
+from grader.cases import build_cases
+from grader.pool import RunRequest
+from grader.registry import exercise
+
+REPO = Path(__file__).resolve().parent.parent
+SUBMISSIONS = REPO / "tests" / "fixtures" / "submissions"
+EX03 = exercise("ex03")
+
+
+def ex03_request(source: str, timeout: float = 10.0) -> RunRequest:
+    """A run of ex03's public case, built the way grader.pipeline builds it."""
+    cases = build_cases("ex03", ("book",), (), EX03.cases, 2026)
+    return RunRequest(
+        exercise_id="ex03",
+        protocol=EX03.protocol,
+        function=EX03.function,
+        source=source,
+        filename=EX03.filename,
+        inputs=tuple(case.input for case in cases),
+        timeout=timeout,
+        memory_mb=1024,
+    )
+
+
+def fixture_source(scenario: str) -> str:
+    return (SUBMISSIONS / scenario / EX03.filename).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def still_works(pool):
+    """After the test: does the pool still grade the correct solution?"""
+    yield
+    after = pool.run(ex03_request(fixture_source("correct")))
+    assert after.status == "ok", after
+    assert after.cases[0].error is None
+
+
+def test_correct_solution_runs_ok(pool):
+    """Does the correct ex03 come back 'ok' with y and x.grad as tensors?"""
+    result = pool.run(ex03_request(fixture_source("correct")))
+    assert result.status == "ok"
+    (case,) = result.cases
+    assert case.error is None
+    assert case.returned.data is not None and case.grad.data is not None
+
+
+def test_hang_is_stopped_at_the_time_budget(pool, still_works):
+    """Is a sleeping child killed at its 1 s budget and reported 'timeout', well before 5 s?"""
+    started = time.monotonic()
+    result = pool.run(ex03_request(fixture_source("hang"), timeout=1.0))
+    elapsed = time.monotonic() - started
+    assert result.status == "timeout"
+    assert elapsed < 5.0
+    assert result.wall >= 1.0
+
+
+def test_crash_is_reported_with_its_signal(pool, still_works):
+    """Is a child that segfaults reported 'crashed' with SIGSEGV, and no cases?"""
+    result = pool.run(ex03_request(fixture_source("crash")))
+    assert result.status == "crashed"
+    assert result.detail == "SIGSEGV"
+    assert result.cases == ()
+
+
+def test_early_exit_gives_no_result_and_its_print_is_only_output(pool, still_works):
+    """Does os._exit(0) after printing fake JSON give 'no_result', the JSON only in the captured output?"""
+    result = pool.run(ex03_request(fixture_source("exit_early")))
+    assert result.status == "no_result"
+    assert result.exit_code == 0
+    assert result.cases == ()
+    assert '{"score": 100}' in result.output
+
+
+def test_sys_exit_is_a_case_error(pool, still_works):
+    """Is sys.exit() inside the function caught as a SystemExit error of that case, not an end of the run?"""
+    result = pool.run(ex03_request(fixture_source("sys_exit")))
+    assert result.status == "ok"
+    (case,) = result.cases
+    assert case.error is not None and case.error.type_name == "SystemExit"
+
+
+def test_chatty_output_is_capped(pool, still_works):
+    """Does a child printing megabytes still pass, with output kept to OUTPUT_CAP and the rest counted?"""
+    result = pool.run(ex03_request(fixture_source("chatty")))
+    assert result.status == "ok"
+    assert result.cases[0].error is None
+    assert 0 < len(result.output.encode("utf-8")) <= pool_module.OUTPUT_CAP
+    assert result.output_dropped > 0
+    assert result.output.startswith("debug: still computing")
+
+
+READ_SECRET = """import os
+import torch
+
+
+def sum_backward(x):
+    return torch.tensor(float(len({call})))
+"""
+
+
+@pytest.mark.parametrize("call", [
+    f"open({str(REPO / 'solutions' / EX03.filename)!r}).read()",
+    f"os.listdir({str(REPO / 'solutions')!r})",
+    "open('../../solutions/" + EX03.filename + "').read()",
+    f"open({str(SUBMISSIONS / 'correct' / EX03.filename)!r}).read()",
+], ids=["solution-file", "solutions-dir", "relative-path", "other-submission"])
+def test_child_cannot_read_solutions_or_other_submissions(pool, still_works, call):
+    """Can a submission read the reference solution or another submission? (It must not.)"""
+    result = pool.run(ex03_request(READ_SECRET.format(call=call)))
+    assert result.status == "ok"
+    (case,) = result.cases
+    assert case.error is not None, f"the child read it: {case.returned}"
+    assert case.error.type_name in ("PermissionError", "FileNotFoundError")
+
+
+SPAWN = """import os
+import subprocess
+import torch
+
+
+def sum_backward(x):
+{body}
+    return torch.tensor(1.0)
+"""
+
+
+@pytest.mark.parametrize("body", [
+    "    pid = os.fork()\n    if pid == 0:\n        os._exit(0)\n    os.waitpid(pid, 0)",
+    "    subprocess.run(['/bin/true'], check=True)",
+], ids=["fork", "subprocess"])
+def test_child_cannot_start_processes(pool, still_works, body):
+    """Can a submission fork or start a program? (It must get an error instead.)"""
+    result = pool.run(ex03_request(SPAWN.format(body=body)))
+    assert result.status == "ok"
+    (case,) = result.cases
+    assert case.error is not None, "the child started a process"
+    assert case.error.type_name in ("PermissionError", "OSError", "BlockingIOError")

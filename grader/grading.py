@@ -43,6 +43,7 @@ def grade_exercise(definition: ExerciseDef, config: ExerciseConfig, cases: tuple
         return _failed_whole(definition, config, groups, run_problem(definition, source, run), STATUS_ERROR,
                              source, run)
 
+    shares = _shares(definition, config, hidden_graded=len(groups) == 2)
     results = []
     for check in definition.checks:
         if check.kind == "no_cosine":
@@ -53,12 +54,12 @@ def grade_exercise(definition: ExerciseDef, config: ExerciseConfig, cases: tuple
                 for i in indices
             )
             passed = all(f.passed for f in findings)
-            share = _share(config, len(definition.checks), public, len(groups))
+            share = shares[(check.id, public)]
             results.append(CheckResult(definition.id, check.id, check.label, public, passed,
                                        share if passed else 0.0, share, findings))
     # A source-only check earns nothing on its own: an empty stub calls no cosine either.
     answers_right = bool(results) and all(r.passed for r in results)
-    results += [_source_check(definition, config, check, source, answers_right)
+    results += [_source_check(definition, check, source, answers_right, shares[(check.id, True)])
                 for check in definition.checks if check.kind == "no_cosine"]
     results.sort(key=lambda r: [c.id for c in definition.checks].index(r.check_id))
 
@@ -112,16 +113,27 @@ def _groups(cases: tuple[Case, ...]) -> list[tuple[bool, tuple[int, ...]]]:
     return [(flag, indices) for flag, indices in ((True, public), (False, hidden)) if indices]
 
 
-def _share(config: ExerciseConfig, check_count: int, public: bool, group_count: int) -> float:
-    per_check = config.points / check_count
-    if group_count == 1:
-        return per_check
-    return per_check * ((1 - config.hidden_weight) if public else config.hidden_weight)
+def _shares(definition: ExerciseDef, config: ExerciseConfig, hidden_graded: bool) -> dict[tuple[str, bool], float]:
+    """Points per (check, public?) test, rounded to 4 decimals so that they add up to exactly the
+    exercise's points (largest remainder): three thirds of 2 points are 0.6667 + 0.6667 + 0.6666."""
+    per_check = config.points / len(definition.checks)
+    raw: dict[tuple[str, bool], float] = {}
+    for check in definition.checks:
+        if check.kind == "no_cosine" or not hidden_graded:
+            raw[(check.id, True)] = per_check
+        else:
+            raw[(check.id, True)] = per_check * (1 - config.hidden_weight)
+            raw[(check.id, False)] = per_check * config.hidden_weight
+    scale = 10_000
+    units = {key: int(value * scale) for key, value in raw.items()}
+    missing = round(config.points * scale) - sum(units.values())
+    for key in sorted(raw, key=lambda k: raw[k] * scale - units[k], reverse=True)[:max(0, missing)]:
+        units[key] += 1
+    return {key: units[key] / scale for key in raw}
 
 
-def _source_check(definition: ExerciseDef, config: ExerciseConfig, check: Check, source: SourceFile,
-                  answers_right: bool) -> CheckResult:
-    share = _share(config, len(definition.checks), True, 1)
+def _source_check(definition: ExerciseDef, check: Check, source: SourceFile, answers_right: bool,
+                  share: float) -> CheckResult:
     if source.cosine_hits:
         first = source.cosine_hits[0]
         problem = message("ex06.uses_cos", line=first.line, code=first.text,
@@ -137,12 +149,13 @@ def _source_check(definition: ExerciseDef, config: ExerciseConfig, check: Check,
 
 def _failed_whole(definition: ExerciseDef, config: ExerciseConfig, groups: list, problem: Message, status: str,
                   source: SourceFile, run: RunResult | None = None) -> ExerciseResult:
-    results = []
-    for check in definition.checks:
-        check_groups = [(True, ())] if check.kind == "no_cosine" else groups
-        for public, _ in check_groups:
-            share = _share(config, len(definition.checks), public, 1 if check.kind == "no_cosine" else len(groups))
-            results.append(CheckResult(definition.id, check.id, check.label, public, False, 0.0, share, ()))
+    shares = _shares(definition, config, hidden_graded=len(groups) == 2)
+    results = [
+        CheckResult(definition.id, check_id, check.label, public, False, 0.0, share, ())
+        for check in definition.checks
+        for (check_id, public), share in shares.items()
+        if check_id == check.id
+    ]
     return ExerciseResult(
         exercise_id=definition.id,
         status=status,
@@ -173,12 +186,9 @@ def layout(definition: ExerciseDef, config: ExerciseConfig, with_hidden: bool) -
 
     The same names and shares as grade_exercise's CheckResults: exporters (otter) declare them up front.
     """
-    groups = 2 if with_hidden and config.hidden else 1
-    tests = []
-    for check in definition.checks:
-        group_flags = (True,) if check.kind == "no_cosine" or groups == 1 else (True, False)
-        for public in group_flags:
-            share = _share(config, len(definition.checks), public, 1 if len(group_flags) == 1 else groups)
-            probe = CheckResult(definition.id, check.id, check.label, public, False, 0.0, share, ())
-            tests.append((probe.name, public, share))
-    return tuple(tests)
+    shares = _shares(definition, config, hidden_graded=with_hidden and bool(config.hidden))
+    labels = {check.id: check.label for check in definition.checks}
+    return tuple(
+        (CheckResult(definition.id, check_id, labels[check_id], public, False, 0.0, share, ()).name, public, share)
+        for (check_id, public), share in shares.items()
+    )

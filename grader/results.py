@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from grader.compare import Mismatch
+if TYPE_CHECKING:  # importing compare would import torch; the CLI imports this module before that
+    from grader.compare import Mismatch
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class CaseFinding:
     passed: bool
     problem: Message | None = None
     """What went wrong, in autograd terms when a known mistake was recognised."""
-    mismatch: Mismatch | None = None
+    mismatch: "Mismatch | None" = None
     """torch-style detail of a value mismatch."""
 
 

@@ -41,6 +41,13 @@ def test_oversized_frame_is_refused():
         protocol.unframe(framed)
 
 
+def _pickled(obj: object) -> bytes:
+    """What a malicious child could send instead of a payload: a torch.save archive carrying code."""
+    buffer = io.BytesIO()
+    torch.save({"result": obj}, buffer)
+    return buffer.getvalue()
+
+
 class _Touch:
     """Unpickling this creates the marker file: code running during a load."""
 
@@ -56,8 +63,7 @@ def test_code_carrying_payload_is_live_under_the_variable(tmp_path, monkeypatch)
     """Control: with the variable set, does a plain torch.load (no weights_only) really run the payload's code?"""
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     marker = tmp_path / "ran"
-    data = protocol.dump({"result": _Touch(str(marker))})
-    torch.load(io.BytesIO(data))
+    torch.load(io.BytesIO(_pickled(_Touch(str(marker)))))
     assert marker.exists()
 
 
@@ -65,14 +71,13 @@ def test_load_refuses_code_even_when_torch_is_told_to_allow_it(tmp_path, monkeyp
     """With TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 set, does protocol.load still refuse a payload that would run code?"""
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     marker = tmp_path / "ran"
-    data = protocol.dump({"result": _Touch(str(marker))})
     with pytest.raises(FrameError):
-        protocol.load(data)
+        protocol.load(_pickled(_Touch(str(marker))))
     assert not marker.exists()
 
 
 def test_garbage_is_a_frame_error():
-    """Are bytes that are not a torch archive a FrameError (not some other exception)?"""
+    """Are bytes that are not a payload a FrameError (not some other exception)?"""
     with pytest.raises(FrameError):
         protocol.load(b"not a torch archive")
 
@@ -92,3 +97,41 @@ def test_request_round_trip_and_size_cap():
     assert protocol.unpack_request(protocol.pack_request(header, payload)) == (header, payload)
     with pytest.raises(ValueError):
         protocol.pack_request({"source": "#" * protocol.MAX_REQUEST_BYTES}, b"")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64,
+                                   torch.bool, torch.complex64])
+def test_tensors_round_trip_exactly(dtype):
+    """Does every supported dtype come back bit for bit, with its shape (empty and 0-dim too)?"""
+    for tensor in (torch.arange(12).reshape(3, 4).to(dtype), torch.tensor(3).to(dtype), torch.empty(0, 2, dtype=dtype)):
+        loaded = protocol.load(protocol.dump({"t": tensor}))["t"]
+        assert type(loaded) is torch.Tensor and loaded.dtype == dtype and loaded.shape == tensor.shape
+        assert torch.equal(loaded, tensor)
+
+
+def test_special_floats_survive():
+    """Do NaN and infinities survive as numbers and in tensors (a student's NaN must reach the report)?"""
+    loaded = protocol.load(protocol.dump({"n": float("nan"), "t": torch.tensor([float("inf"), float("nan")])}))
+    assert loaded["n"] != loaded["n"]
+    assert loaded["t"][0] == float("inf") and torch.isnan(loaded["t"][1])
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda d: d[:-1],                                      # a tensor's bytes cut short
+    lambda d: d + b"\0",                                   # stray bytes after the tensors
+    lambda d: d.replace(b'"float32"', b'"object!"'),       # a dtype outside the list
+    lambda d: d.replace(b"[4]", b"[5]"),                   # a shape the bytes do not fill
+], ids=["short", "trailing", "dtype", "shape"])
+def test_tampered_payloads_are_refused(tamper):
+    """Is a payload whose tensor descriptors do not match its bytes a FrameError, never a tensor?"""
+    data = protocol.dump({"t": torch.arange(4.0)})
+    with pytest.raises(FrameError):
+        protocol.load(tamper(data))
+
+
+def test_only_plain_data_is_written():
+    """Does dump refuse objects that are not plain data (so nothing else can ever be sent)?"""
+    with pytest.raises(TypeError):
+        protocol.dump({"x": object()})
+    with pytest.raises(TypeError):
+        protocol.dump({1: "non-string key"})

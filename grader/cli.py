@@ -171,7 +171,7 @@ def _grade(args: argparse.Namespace) -> int:
     lang = resolve_language(args.lang, course.config.language)
     from grader.pool import Pool  # workers import torch while this process does
 
-    with Pool(jobs=args.jobs) as pool:
+    with Pool(jobs=args.jobs, warm=True) as pool:
         from grader.batch import GradeOptions, grade_class
 
         _warn_missing_layers(pool)

@@ -90,11 +90,11 @@ class _Collected:
 class Worker:
     """One zygote process and the socket to it."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, warm: bool = False):
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._log = open(workdir / f"zygote-{id(self)}.log", "wb")  # noqa: SIM115 - lives as long as the worker
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "grader.zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "grader.zygote", str(theirs.fileno()), *(["--warm"] if warm else [])],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -230,11 +230,13 @@ class Pool:
     tied to the life of the thread that started it.
     """
 
-    def __init__(self, jobs: int = 1):
+    def __init__(self, jobs: int = 1, warm: bool = False):
+        """``warm``: workers spend start-up time so every run is cheaper (batch grading)."""
+        self._warm = warm
         self._workdir = Path(tempfile.mkdtemp(prefix="grader-"))
         os.chmod(self._workdir, 0o711)  # children run as another user and must reach their scratch dirs
         self._idle: queue.Queue[Worker] = queue.Queue()
-        self._workers = [Worker(self._workdir) for _ in range(max(1, jobs))]
+        self._workers = [Worker(self._workdir, warm) for _ in range(max(1, jobs))]
         for worker in self._workers:
             self._idle.put(worker)
         self._counter = itertools.count()
@@ -262,7 +264,7 @@ class Pool:
 
     def _replace(self, dead: Worker) -> Worker:
         with self._lock:
-            fresh = Worker(self._workdir)
+            fresh = Worker(self._workdir, self._warm)
             self._workers[self._workers.index(dead)] = fresh
         return fresh
 

@@ -147,3 +147,21 @@ def test_configured_tolerances_are_used():
     mismatch = compare(actual, expected, rtol=0.01, atol=0.5)
     assert mismatch is not None
     assert (mismatch.rtol, mismatch.atol) == (0.01, 0.5)
+
+
+@pytest.mark.parametrize("actual, expected", [
+    (torch.tensor([float("inf"), 1.0]), torch.tensor([float("inf"), 1.0])),
+    (torch.tensor([float("inf")]), torch.tensor([float("-inf")])),
+    (torch.tensor([float("nan")]), torch.tensor([float("nan")])),
+    (torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0])),
+    (torch.tensor([1, 2, 3]), torch.tensor([1, 2, 3])),
+    (torch.tensor([1, 2, 3]), torch.tensor([1, 2, 4])),
+    (torch.tensor([True, False]), torch.tensor([True, False])),
+    (torch.tensor([True, False]), torch.tensor([True, True])),
+    (torch.tensor(3.0), torch.tensor(3.0 + 1e-6)),
+    (torch.zeros(0), torch.zeros(0)),
+], ids=["inf", "opposite-inf", "nan", "nan-vs-number", "int-equal", "int-differ", "bool-equal", "bool-differ",
+        "0-dim", "empty"])
+def test_verdict_agrees_with_assert_close_on_special_values(actual, expected):
+    """Do non-finite, integer, boolean, 0-dim and empty tensors get assert_close's own verdict?"""
+    assert is_close(actual, expected) == assert_close_says(actual, expected)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -44,9 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSIONS",
                        help="folders holding one folder, .zip or .ipynb per student")
     grade.add_argument("-o", "--out", type=Path, required=True, help="where results go (created if missing)")
-    grade.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+    grade.add_argument("--jobs", type=_positive(int), default=os.cpu_count() or 1,
                        help="exercises graded at once (default: the number of cores)")
-    grade.add_argument("--timeout", type=_positive_float, help="seconds per exercise run (overrides config.yaml)")
+    grade.add_argument("--timeout", type=_positive(float), help="seconds per exercise run (overrides config.yaml)")
     grade.add_argument("--public-only", action="store_true", help="grade the public cases only")
     grade.add_argument("--lang", choices=("zh", "en"), help="feedback language (default: config, then locale)")
     grade.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
@@ -60,24 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
+def _positive(kind: type):
+    """An argparse type: a number of ``kind`` above zero, or a one-line error."""
 
+    def parse(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a {'whole ' if kind is int else ''}number") from None
+        if not (number > 0 and math.isfinite(number)):
+            raise argparse.ArgumentTypeError("must be a finite number more than 0")
+        return number
 
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if not number > 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
-    return number
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:

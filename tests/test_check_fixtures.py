@@ -65,3 +65,21 @@ def test_untouched_stub_is_not_attempted(check_submission, exercise_id):
     assert result.status == "not_attempted"
     assert result.score == 0
     assert result.problem is not None and result.problem.key == "not_attempted"
+
+
+@pytest.mark.slow
+def test_endless_loop_in_f_is_stopped_and_explained(check_submission):
+    """ex05's f that never returns is killed at its time budget, and the hint says the loop must end."""
+    result = check_submission("ex05_infinite", "ex05")
+    assert result.status == "error" and result.score == 0
+    assert result.problem is not None and result.problem.key == "ex05.loop_never_ends"
+    assert "loop" in feedback_text(result, "en") and "循环" in feedback_text(result, "zh")
+
+
+@pytest.mark.parametrize("scenario, folder", [("correct", "solutions"), ("stubs", "exercises")])
+def test_fixture_copies_stay_in_step(scenario, folder):
+    """Are the 'correct' and 'stubs' fixtures still byte-identical to solutions/ and exercises/?"""
+    from conftest import REPO, SUBMISSIONS
+
+    for path in sorted((REPO / folder).glob("ex*.py")):
+        assert (SUBMISSIONS / scenario / path.name).read_bytes() == path.read_bytes(), path.name

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -70,28 +71,39 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
         plans = tuple(replace(p, config=replace(p.config, timeout=options.timeout)) for p in plans)
     base_key = _run_key(course, options)
 
-    todo, done = [], {}
+    done: dict[str, GradeRecord] = {}
+    todo: list[submissions.Submission] = []
     for submission in found:
         existing = records.load(options.out / submission.name / records.RECORD_NAME)
-        files = submissions.read(submission)
-        key = hashlib.sha256(f"{base_key}/{files.digest()}".encode()).hexdigest()
-        if existing is not None and existing.key == key and not options.force:
+        if existing is not None and not options.force and existing.key == _key(base_key, submissions.read(submission)):
             done[submission.name] = existing
         else:
-            todo.append((files, key))
+            todo.append(submission)
 
     layers = pool.layers()
-    graded = 0
-    with Progress(len(found), already=len(done)) as progress:
-        with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="grade") as executor:
-            futures = [executor.submit(pipeline.grade_files, files, plans, pool) for files, _ in todo]
-            for future, (files, key) in zip(futures, todo):
-                result = future.result()
-                record = records.from_result(result, key, files.submission.canvas_id)
-                _write_submission(options.out / result.name, result, record, course, options.lang)
-                done[result.name] = record
-                graded += 1
-                progress.advance(result.name, f"{record.total:g}/{course.config.max_points:g}")
+    # A bounded window of submissions in flight: the parent's memory stays flat however large the class.
+    window = max(2, options.jobs * 4)
+    in_flight: deque = deque()
+    with Progress(len(found), already=len(done)) as progress, \
+            ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="grade") as executor:
+
+        def finish_oldest() -> None:
+            future, key, canvas_id = in_flight.popleft()
+            result = future.result()
+            record = records.from_result(result, key, canvas_id)
+            _write_submission(options.out / result.name, result, record, course, options.lang)
+            done[result.name] = record
+            progress.advance(result.name, f"{record.total:g}/{course.config.max_points:g}")
+
+        for submission in todo:
+            files = submissions.read(submission)
+            future = executor.submit(pipeline.grade_files, files, plans, pool)
+            in_flight.append((future, _key(base_key, files), submission.canvas_id))
+            del files, future
+            if len(in_flight) >= window:
+                finish_oldest()
+        while in_flight:
+            finish_oldest()
 
     ordered = tuple(done[s.name] for s in found)
     write_atomic(options.out / "grades.csv", grades_csv(ordered, EXERCISE_IDS))
@@ -99,7 +111,12 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
         write_atomic(options.out / "canvas.csv", canvas_csv(ordered, course.config))
     summary = summary_json(ordered, course.config, layers, hidden=not options.public_only)
     write_atomic(options.out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-    return BatchReport(ordered, graded, len(found) - graded, layers)
+    return BatchReport(ordered, len(todo), len(found) - len(todo), layers)
+
+
+def _key(base_key: str, files: submissions.SubmissionFiles) -> str:
+    """The resume key: this run's settings and this submission's content."""
+    return hashlib.sha256(f"{base_key}/{files.digest()}".encode()).hexdigest()
 
 
 def _write_submission(folder: Path, result: SubmissionResult, record: GradeRecord, course: Course, lang: str) -> None:

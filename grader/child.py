@@ -35,7 +35,7 @@ def run_child(header: dict, payload: bytes, result_fd: int, output_fd: int, prep
             memory_bytes=int(header["memory_mb"]) << 20,
             cpu_seconds=max(1, int(header["timeout"]) + 1),
         ))
-        status = 71
+        status = protocol.EXIT_HARNESS_FAILED
         _scrub_import_path()
         os.environ["MPLBACKEND"] = "Agg"  # a student's plotting code must not look for a display
         result = _run(header, payload)

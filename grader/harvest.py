@@ -27,7 +27,11 @@ def value(obj: Any, depth: int = 0) -> dict:
     if isinstance(obj, torch.Tensor):
         return _tensor(obj)
     if isinstance(obj, (bool, int, float)):
-        return {"kind": "number", "type": type(obj).__name__, "value": float(obj)}
+        try:
+            number = float(obj)
+        except (OverflowError, TypeError, ValueError):  # a 10**400 int, or a subclass that lies
+            return {"kind": "other", "type": _type_name(obj)}
+        return {"kind": "number", "type": type(obj).__name__, "value": number}
     if isinstance(obj, (tuple, list)) and depth == 0:
         return {
             "kind": "sequence",

@@ -306,6 +306,8 @@ def _interpret(collected: _Collected, case_count: int) -> RunResult:
         return RunResult("timeout", **common)
     if exit_code == protocol.EXIT_SANDBOX_FAILED:
         return RunResult("sandbox_failed", **common)
+    if exit_code == protocol.EXIT_HARNESS_FAILED and not collected.result:
+        return RunResult("invalid_result", detail="the result could not be recorded", **common)
     if exit_code is not None and exit_code < 0:
         if -exit_code == signal.SIGXCPU:
             return RunResult("timeout", **common)

@@ -26,6 +26,8 @@ MAX_RESULT_BYTES = 64 << 20
 MAX_REQUEST_BYTES = 8 << 20
 EXIT_SANDBOX_FAILED = 72
 """A child's exit status when it could not confine itself (the grader's failure, not the student's)."""
+EXIT_HARNESS_FAILED = 71
+"""A child's exit status when its result could not be recorded (written to its captured output)."""
 _TENSOR = "__tensor__"
 _DTYPES = {
     str(dtype).removeprefix("torch."): dtype

@@ -55,7 +55,7 @@ MESSAGES = MappingProxyType({
     "returned_number": "{noun} is a Python {type}, not a tensor: return the tensor itself (not `y.item()` or "
                        "`float(y)`), so its grad_fn and gradient can be checked.",
     "returned_sequence": "{noun} is a {type} of {length} items; return a single tensor here.",
-    "returned_other": "{noun} is a {type}, not a torch.Tensor.",
+    "returned_other": "{noun} is an object of type {type}, not a torch.Tensor.",
     "returned_not_pair": "Return the pair `(u, z)`: your function returned a {type}.",
     "tensor_subclass": "{noun} is a {type}, a subclass of torch.Tensor; return a plain torch.Tensor.",
     "tensor_too_large": "{noun} has shape {shape}, far larger than the input; return a tensor shaped like x.",

@@ -122,6 +122,10 @@ def _key(base_key: str, files: submissions.SubmissionFiles) -> str:
 def _write_submission(folder: Path, result: SubmissionResult, record: GradeRecord, course: Course, lang: str) -> None:
     document = results_json(result, course.config, lang)
     write_atomic(folder / records.RESULTS_NAME, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    if any(e.problem is not None and e.problem.key == "sandbox_failed" for e in result.exercises):
+        # The grader failed here, not the student: leave it unmarked so the next run grades it again.
+        (folder / records.RECORD_NAME).unlink(missing_ok=True)
+        return
     # Written last: its presence with a matching key is what marks this submission done.
     write_atomic(folder / records.RECORD_NAME, records.dumps(record) + "\n")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from grader import reference, sources
 from grader.cases import Case, build_cases
+from grader.errors import RunnerError
 from grader.config import ExerciseConfig
 from grader.course import Course, definition_and_config
 from grader.grading import grade_exercise
@@ -55,23 +56,23 @@ def run_and_grade(exercise_plan: ExercisePlan, source: SourceFile,
     run = None
     if source.text is not None:
         definition, config = exercise_plan.definition, exercise_plan.config
-        run = pool.run(RunRequest(
-            exercise_id=definition.id,
-            protocol=definition.protocol,
-            function=definition.function,
-            source=source.text,
-            filename=source.display,
-            inputs=tuple(case.input for case in exercise_plan.cases),
-            timeout=config.timeout,
-            memory_mb=config.memory_mb,
-        ))
+        try:
+            run = pool.run(RunRequest(
+                exercise_id=definition.id,
+                protocol=definition.protocol,
+                function=definition.function,
+                source=source.text,
+                filename=source.display,
+                inputs=tuple(case.input for case in exercise_plan.cases),
+                timeout=config.timeout,
+                memory_mb=config.memory_mb,
+            ))
+        except RunnerError as error:
+            # The worker (not the student's code) failed; the pool has replaced it. This exercise is
+            # reported as the grader's failure and is not recorded as final (grade retries it).
+            run = RunResult("sandbox_failed", detail=str(error))
     return run, grade_exercise(exercise_plan.definition, exercise_plan.config, exercise_plan.cases,
                                exercise_plan.expected, source, run)
-
-
-def grade(name: str, plans: tuple[ExercisePlan, ...], sources: dict[str, SourceFile], pool: Pool) -> SubmissionResult:
-    """Every planned exercise of one submission, each in its own child."""
-    return SubmissionResult(name, tuple(grade_one(p, sources[p.definition.id], pool) for p in plans))
 
 
 def grade_files(files: SubmissionFiles, plans: tuple[ExercisePlan, ...], pool: Pool) -> SubmissionResult:

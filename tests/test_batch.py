@@ -545,3 +545,31 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
         assert record["name"] == name
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     assert tree(submissions) == before
+
+
+def test_a_worker_failure_is_not_recorded_as_final(course, tmp_path):
+    """If the grader's own worker dies mid-run, the submission is reported, not marked done: a rerun regrades it."""
+    from grader import pipeline, records
+    from grader.errors import RunnerError
+    from grader.pool import Pool
+
+    class DyingPool:
+        """A pool whose worker fails on every run (what a killed zygote looks like to the caller)."""
+
+        def run(self, request):
+            raise RunnerError("the grading worker died: simulated")
+
+        def layers(self):
+            return {"missing": []}
+
+    submissions_dir = tmp_path / "subs"
+    shutil.copytree(SUBMISSIONS / "correct", submissions_dir / "alice")
+    out = tmp_path / "out"
+    report = grade_class(course, [submissions_dir], GradeOptions(out=out, jobs=1, lang="en", timeout=3.0), DyingPool())
+    assert report.records[0].total == 0
+    assert (out / "alice" / records.RESULTS_NAME).is_file()
+    assert not (out / "alice" / records.RECORD_NAME).exists()
+    assert "not your fault" in (out / "alice" / records.RESULTS_NAME).read_text()
+    with Pool(jobs=1) as pool:
+        again = grade_class(course, [submissions_dir], GradeOptions(out=out, jobs=1, lang="en", timeout=3.0), pool)
+    assert again.graded == 1 and again.records[0].total == course.config.max_points

@@ -25,7 +25,8 @@ class CaseDef:
     """arange | randn | scalar | random_scalar | sin_grid | linspace"""
     params: tuple[tuple[str, object], ...]
     describe: str
-    """How the input is shown to a student, e.g. 'torch.arange(4.0)'."""
+    """How the input is shown to a student, as code so it reads the same in every language
+    ('torch.arange(4.0)', 'torch.randn(7)'); a hidden case's values stay hidden, its recipe does not."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ class ExerciseDef:
 def _vector_cases() -> tuple[CaseDef, ...]:
     return (
         CaseDef("book", "arange", (("n", 4), ("dtype", "float32")), "torch.arange(4.0)"),
-        CaseDef("vec7", "randn", (("n", 7), ("dtype", "float32"), ("scale", 1.0)), "float32 vector of length 7"),
-        CaseDef("vec16_f64", "randn", (("n", 16), ("dtype", "float64"), ("scale", 3.0)), "float64 vector of length 16"),
-        CaseDef("vec1_f64", "randn", (("n", 1), ("dtype", "float64"), ("scale", 1.0)), "float64 vector of length 1"),
+        CaseDef("vec7", "randn", (("n", 7), ("dtype", "float32"), ("scale", 1.0)), "torch.randn(7)"),
+        CaseDef("vec16_f64", "randn", (("n", 16), ("dtype", "float64"), ("scale", 3.0)), "3 * torch.randn(16, dtype=torch.float64)"),
+        CaseDef("vec1_f64", "randn", (("n", 1), ("dtype", "float64"), ("scale", 1.0)), "torch.randn(1, dtype=torch.float64)"),
     )
 
 
@@ -139,8 +140,8 @@ EXERCISES: tuple[ExerciseDef, ...] = (
             CaseDef("negative", "scalar", (("value", -0.7), ("dtype", "float32")), "a = torch.tensor(-0.7)"),
             CaseDef("tiny", "scalar", (("value", 1e-4), ("dtype", "float32")), "a = torch.tensor(1e-4)"),
             CaseDef("large", "scalar", (("value", 2500.0), ("dtype", "float32")), "a = torch.tensor(2500.0)"),
-            CaseDef("negative_large_f64", "scalar", (("value", -3000.0), ("dtype", "float64")), "a = -3000.0 (float64)"),
-            CaseDef("random_f64", "random_scalar", (("dtype", "float64"),), "a random float64 scalar"),
+            CaseDef("negative_large_f64", "scalar", (("value", -3000.0), ("dtype", "float64")), "a = torch.tensor(-3000.0, dtype=torch.float64)"),
+            CaseDef("random_f64", "random_scalar", (("dtype", "float64"),), "a = torch.randn((), dtype=torch.float64)"),
         ),
         checks=(
             _value("d", "d = f(a)", "returned", "d"),
@@ -158,7 +159,7 @@ EXERCISES: tuple[ExerciseDef, ...] = (
             CaseDef("book", "sin_grid", (("n", 100), ("dtype", "float32")), "2π/100 · torch.arange(100)"),
             CaseDef("grid_f64", "linspace", (("start", -10.0), ("end", 10.0), ("n", 57), ("dtype", "float64")),
                     "torch.linspace(-10, 10, 57, dtype=torch.float64)"),
-            CaseDef("random", "randn", (("n", 33), ("dtype", "float32"), ("scale", 5.0)), "float32 vector of length 33"),
+            CaseDef("random", "randn", (("n", 33), ("dtype", "float32"), ("scale", 5.0)), "5 * torch.randn(33)"),
         ),
         checks=(
             _value("dydx", "dy/dx ≈ cos(x)", "returned", "dy/dx"),

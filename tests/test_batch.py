@@ -549,7 +549,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
 
 def test_a_worker_failure_is_not_recorded_as_final(course, tmp_path):
     """If the grader's own worker dies mid-run, the submission is reported, not marked done: a rerun regrades it."""
-    from grader import pipeline, records
+    from grader import records
     from grader.errors import RunnerError
     from grader.pool import Pool
 

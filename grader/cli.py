@@ -126,7 +126,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from grader.course import find_course, select_exercises
+    from grader.course import find_course
     from grader.i18n import resolve_language
 
     course = find_course(args.course)

@@ -1,4 +1,9 @@
-"""The grader's exceptions: one root, a few children the command line turns into one sentence."""
+"""The grader's exceptions: one root, a few children the command line turns into one sentence.
+
+Internal ones live beside their modules and derive from GraderError too: ``protocol.FrameError`` and
+``outcome.InvalidResult`` (a child's bytes are not a valid result) and ``sandbox.SandboxError`` (a
+layer failed to apply). A student's bad input is never an exception here: it is a scored result.
+"""
 
 
 class GraderError(Exception):
@@ -11,10 +16,6 @@ class ConfigError(GraderError):
 
 class UsageError(GraderError):
     """The command line asked for something that does not exist (an unknown exercise, a missing path)."""
-
-
-class SubmissionError(GraderError):
-    """A submission cannot be read at all (a corrupt zip, an unreadable directory)."""
 
 
 class RunnerError(GraderError):

@@ -13,8 +13,10 @@ from typing import Any, Union
 
 import torch
 
+from grader.errors import GraderError
 
-class InvalidResult(ValueError):
+
+class InvalidResult(GraderError, ValueError):
     """The child's data does not have the shape of a harvest."""
 
 

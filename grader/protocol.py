@@ -19,6 +19,8 @@ import struct
 
 import torch
 
+from grader.errors import GraderError
+
 MAGIC = b"AGRD\x01"
 _LENGTH = struct.Struct("<Q")
 _HEADER = struct.Struct("<I")
@@ -36,7 +38,7 @@ _DTYPES = {
 }
 
 
-class FrameError(ValueError):
+class FrameError(GraderError, ValueError):
     """A result frame is missing, truncated, oversized or not inert data."""
 
 

@@ -64,6 +64,8 @@ import sys
 import sysconfig
 from dataclasses import asdict, dataclass, field
 
+from grader.errors import GraderError
+
 try:
     import resource
 except ImportError:  # Windows: no rlimits; the grader does not fork there anyway
@@ -72,7 +74,7 @@ except ImportError:  # Windows: no rlimits; the grader does not fork there anywa
 __all__ = ["Layers", "Policy", "Prepared", "SandboxError", "describe", "enter", "prepare"]
 
 
-class SandboxError(RuntimeError):
+class SandboxError(GraderError, RuntimeError):
     """A layer that prepare() found available could not be applied: the run must fail."""
 
 

@@ -72,22 +72,24 @@ def expected_runs(course_root: Path, definition: ExerciseDef, cases: tuple[Case,
     shipped = load_shipped(course_root)
     runs = []
     for case in cases:
-        entry = shipped.get(definition.id, {}).get(case.name)
+        entry = shipped.get((definition.id, case.name))
         if entry is None or not case.public:
             raise ConfigError(
                 f"{course_root / EXPECTED_FILE}: has no expected values for {definition.id} case {case.name!r}; "
                 "this copy can only run the public cases its instructor shipped."
             )
-        if not torch.equal(entry["input"], case.input) or entry["input"].dtype != case.input.dtype:
+        shipped_input, run = entry
+        if shipped_input.dtype != case.input.dtype or not torch.equal(shipped_input, case.input):
             raise ConfigError(
                 f"{course_root / EXPECTED_FILE}: expected values for {definition.id} case {case.name!r} were made "
                 "for other inputs; config.yaml changed since `grader dist` — ask for a fresh copy."
             )
-        runs.append(parse_case(entry["run"]))
+        runs.append(run)
     return tuple(runs)
 
 
-def load_shipped(course_root: Path) -> dict:
+def load_shipped(course_root: Path) -> dict[tuple[str, str], tuple[torch.Tensor, CaseRun]]:
+    """expected/public.pt, validated: (exercise, case) -> (the case's input, the reference's run)."""
     path = course_root / EXPECTED_FILE
     try:
         data = protocol.load(path.read_bytes())
@@ -98,15 +100,17 @@ def load_shipped(course_root: Path) -> dict:
         ) from None
     except protocol.FrameError as error:
         raise ConfigError(f"{path}: is damaged ({error}); ask for a fresh copy.") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: is damaged; ask for a fresh copy.")
     try:
-        for per_exercise in data.values():
-            for entry in per_exercise.values():
-                parse_case(entry["run"])
+        shipped = {
+            (exercise_id, case_name): (entry["input"], parse_case(entry["run"]))
+            for exercise_id, per_exercise in data.items()
+            for case_name, entry in per_exercise.items()
+        }
     except (InvalidResult, AttributeError, KeyError, TypeError):
         raise ConfigError(f"{path}: is damaged; ask for a fresh copy.") from None
-    return data
+    if not all(type(shipped_input) is torch.Tensor for shipped_input, _ in shipped.values()):
+        raise ConfigError(f"{path}: is damaged; ask for a fresh copy.")
+    return shipped
 
 
 def ship_public(course_root: Path, public_cases: dict[str, tuple[Case, ...]],

@@ -32,6 +32,9 @@ KIND_SCRIPT = "script"
 """One .py file defining all six functions (otter's script submissions)."""
 _MAX_NOTEBOOK_BYTES = 16 << 20
 _MAX_ZIP_MEMBERS = 10_000
+# What reading a damaged or hostile zip can raise (zipfile has no single error type).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, OSError, EOFError,
+               ValueError)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def canvas_submissions(bulk_zip: Path) -> tuple[Submission, ...]:
     try:
         with zipfile.ZipFile(bulk_zip) as archive:
             names = [m.filename for m in archive.infolist()[:_MAX_ZIP_MEMBERS] if not m.is_dir()]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+    except _ZIP_ERRORS:
         raise UsageError(f"{bulk_zip}: is not a readable zip; download the submissions from Canvas again.") from None
     students: dict[tuple[str, str], list[str]] = {}
     for name in names:
@@ -198,36 +201,39 @@ def _read_regular_file(path: Path, cap: int = MAX_SOURCE_BYTES + 1) -> bytes:
 
 def _from_zip(submission: Submission) -> SubmissionFiles:
     try:
-        archive = zipfile.ZipFile(submission.path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        with zipfile.ZipFile(submission.path) as archive:
+            members = archive.infolist()[:_MAX_ZIP_MEMBERS]
+    except _ZIP_ERRORS:
         return _empty(submission, message("zip_corrupt", name=submission.path.name))
-    with archive:
-        members = archive.infolist()[:_MAX_ZIP_MEMBERS]
-        wanted = {e.filename: e.id for e in EXERCISES}
-        chosen: dict[str, zipfile.ZipInfo] = {}
-        for member in members:
-            base = member.filename.replace("\\", "/").rstrip("/").split("/")[-1]
-            if member.is_dir() or base not in wanted or "__MACOSX" in member.filename:
-                continue
-            depth = member.filename.count("/")
-            current = chosen.get(wanted[base])
-            if current is None or depth < current.filename.count("/"):
-                chosen[wanted[base]] = member
-        if not members:
-            return _empty(submission, message("submission_empty", name=submission.path.name))
-        files, display = [], []
-        for definition in EXERCISES:
-            member = chosen.get(definition.id)
-            data = None
-            if member is not None:
-                try:
-                    with archive.open(member) as handle:
+    if not members:
+        return _empty(submission, message("submission_empty", name=submission.path.name))
+    wanted = {e.filename: e.id for e in EXERCISES}
+    chosen: dict[str, str] = {}
+    for member in members:
+        base = member.filename.replace("\\", "/").rstrip("/").split("/")[-1]
+        if member.is_dir() or base not in wanted or "__MACOSX" in member.filename:
+            continue
+        current = chosen.get(wanted[base])
+        if current is None or member.filename.count("/") < current.count("/"):
+            chosen[wanted[base]] = member.filename
+    return _zip_members(submission, chosen, shown=chosen)
+
+
+def _zip_members(submission: Submission, chosen: dict[str, str], shown: dict[str, str]) -> SubmissionFiles:
+    """Read the chosen member of each exercise (capped); a damaged archive makes the whole submission one."""
+    files = []
+    try:
+        with zipfile.ZipFile(submission.path) as archive:
+            for definition in EXERCISES:
+                data = None
+                if definition.id in chosen:
+                    with archive.open(chosen[definition.id]) as handle:
                         data = handle.read(MAX_SOURCE_BYTES + 1)
-                except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError):
-                    return _empty(submission, message("zip_corrupt", name=submission.path.name))
-            files.append((definition.id, data))
-            display.append((definition.id, member.filename if member else definition.filename))
-    return SubmissionFiles(submission, tuple(files), tuple(display))
+                files.append((definition.id, data))
+    except _ZIP_ERRORS:
+        return _empty(submission, message("zip_corrupt", name=submission.path.name))
+    display = tuple((e.id, shown.get(e.id, e.filename)) for e in EXERCISES)
+    return SubmissionFiles(submission, tuple(files), display)
 
 
 def _from_canvas(submission: Submission) -> SubmissionFiles:
@@ -243,20 +249,8 @@ def _from_canvas(submission: Submission) -> SubmissionFiles:
         version = int(match["submission"])
         if exercise_id and (exercise_id not in chosen or version > chosen[exercise_id][0]):
             chosen[exercise_id] = (version, member)
-    try:
-        with zipfile.ZipFile(submission.path) as archive:
-            files = []
-            for definition in EXERCISES:
-                member = chosen.get(definition.id)
-                data = None
-                if member is not None:
-                    with archive.open(member[1]) as handle:
-                        data = handle.read(MAX_SOURCE_BYTES + 1)
-                files.append((definition.id, data))
-    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError):
-        return _empty(submission, message("zip_corrupt", name=submission.path.name))
-    display = tuple((e.id, chosen[e.id][1].rsplit("/", 1)[-1] if e.id in chosen else e.filename) for e in EXERCISES)
-    return SubmissionFiles(submission, tuple(files), display)
+    members = {exercise_id: member for exercise_id, (_, member) in chosen.items()}
+    return _zip_members(submission, members, shown={e: m.rsplit("/", 1)[-1] for e, m in members.items()})
 
 
 def _from_notebook(submission: Submission) -> SubmissionFiles:

@@ -57,4 +57,4 @@ def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: 
         result = check(found, chosen, paths, pool).result
     language = resolve_language(lang, found.config.language)
     text = render_submission(result, found.config, language, verbose=verbose, color=False)
-    return NotebookReport(text=text, passed=all(e.status == "passed" for e in result.exercises))
+    return NotebookReport(text=text, passed=result.passed)

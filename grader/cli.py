@@ -151,12 +151,11 @@ def _check(args: argparse.Namespace) -> int:
 
             print(render_submission(result, course.config, lang, verbose=args.verbose, color=_color()), end="")
         if args.plot:
-            for path in plots.write_plots(checked, course.root):
-                from grader.i18n import text
+            from grader.i18n import text
 
+            for path in plots.write_plots(checked, course.root):
                 print(text("ui.plot_written", lang, path=path), file=sys.stderr if args.json else sys.stdout)
-    passed = all(e.status == "passed" for e in result.exercises)
-    return EXIT_OK if passed else EXIT_FAILED
+    return EXIT_OK if result.passed else EXIT_FAILED
 
 
 def _grade(args: argparse.Namespace) -> int:

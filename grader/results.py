@@ -103,3 +103,8 @@ class SubmissionResult:
     @property
     def max_score(self) -> float:
         return sum(e.max_score for e in self.exercises)
+
+    @property
+    def passed(self) -> bool:
+        """Every exercise passed (``grader check``'s exit code 0)."""
+        return all(e.status == STATUS_PASSED for e in self.exercises)

@@ -38,6 +38,8 @@ def serve(sock: socket.socket, warm: bool) -> None:
 
     protocol.load(protocol.dump({"warm": [torch.zeros(2, dtype=torch.float64)]}))
     prepared = sandbox.prepare()
+    # Everything a child needs is imported by now: the course folder leaves the import path for good.
+    child.scrub_import_path()
     if warm:
         # The first backward with an explicit gradient imports sympy (≈1.5 s, measured): once here,
         # not in every child that uses `y.backward(torch.ones_like(y))`.

@@ -123,6 +123,29 @@ def test_child_cannot_read_solutions_or_other_submissions(pool, still_works, cal
     assert case.error.type_name in ("PermissionError", "FileNotFoundError")
 
 
+IMPORT_PATH = """import sys
+import torch
+
+
+def sum_backward(x):
+    try:
+        import solutions  # noqa: F401
+        found = 1.0
+    except ImportError:
+        found = 0.0
+    course = any(p in ("", {repo!r}) for p in sys.path)
+    return torch.tensor([found, float(course)])
+"""
+
+
+def test_course_folder_is_not_on_the_childs_import_path(pool, still_works):
+    """Is the course folder off sys.path in the child, so `import solutions` fails? (Scrubbed once, in the zygote.)"""
+    result = pool.run(ex03_request(IMPORT_PATH.format(repo=str(REPO))))
+    (case,) = result.cases
+    assert case.error is None, case.error
+    assert case.returned.data.tolist() == [0.0, 0.0]
+
+
 SPAWN = """import os
 import subprocess
 import torch

@@ -2,8 +2,8 @@
 
 Runs where the code under test runs: in the sandboxed child for students, in
 the trusted process for references. The output holds only dicts, lists,
-strings, numbers, None and plain ``torch.Tensor`` objects, so it survives
-``torch.save`` / ``torch.load(weights_only=True)`` and carries no behaviour.
+strings, numbers, None and plain ``torch.Tensor`` objects, so ``grader.protocol``
+can send it as inert bytes and it carries no behaviour.
 """
 
 from __future__ import annotations

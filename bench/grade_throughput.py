@@ -1,13 +1,23 @@
 """Benchmark: `grader grade --jobs 2` throughput on N generated submissions, next to `python -c "import torch"`.
 
-    python bench/grade_throughput.py [--sizes 200 1000] [--jobs 2]
+    python bench/grade_throughput.py [--sizes 200 1000] [--jobs 2] [--no-ceiling]
 
 For each N it generates a class (a realistic mix: mostly right, typical
-mistakes, untouched stubs, a few that never finish), grades it from scratch
-with isolation on, and prints submissions per second, per-exercise latency
-(the sandboxed child's wall time, from each grade.json), the grading
-parent's peak RSS (sampled from /proc while it runs) and one child's peak
-RSS (ru_maxrss, which counts torch's pages the child shares with its zygote).
+mistakes, untouched stubs), grades it from scratch with isolation on, and
+prints:
+
+- submissions per second over the whole run (start-up included) and once
+  grading is under way (from the first graded submission to the last, read
+  off grade's progress lines as they appear);
+- CPU seconds per submission (the grading process and every process under it);
+- per-exercise latency (the sandboxed child's wall time, from each grade.json);
+- the grading parent's peak RSS (sampled from /proc while it runs) and one
+  child's peak RSS (ru_maxrss, which counts torch's pages the child shares
+  with its zygote).
+
+Then, unless --no-ceiling, the same run measures what forking alone allows
+here (bench/fork_ceiling.py): the rate a child-per-exercise design cannot
+exceed on this machine, however little each child does.
 """
 
 from __future__ import annotations
@@ -15,12 +25,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,24 +76,49 @@ def peak_rss_kb(pid: int) -> int:
     return 0
 
 
-def run_grade(submissions: Path, out: Path, jobs: int) -> tuple[float, int]:
+@dataclass(frozen=True)
+class GradeRun:
+    elapsed: float
+    first_done: float
+    """Seconds from start until the first submission was graded (start-up plus one submission)."""
+    last_done: float
+    cpu_seconds: float
+    parent_peak_kb: int
+
+
+def run_grade(submissions: Path, out: Path, jobs: int) -> GradeRun:
     command = [sys.executable, "-m", "grader", "grade", str(submissions), "-o", str(out), "--jobs", str(jobs)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, peak_rss_kb(process.pid))
-        time.sleep(0.05)
+    # Not a TTY, so grade prints one "[i/N] name: score" line per graded submission (on stderr).
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak, done_at = [0], []
+
+    def sample() -> None:
+        while process.poll() is None:
+            peak[0] = max(peak[0], peak_rss_kb(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    for line in process.stderr:
+        if line.startswith("["):
+            done_at.append(time.perf_counter() - started)
+    process.wait()
     elapsed = time.perf_counter() - started
-    if process.returncode != 0:
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if process.returncode != 0 or not done_at:
         raise SystemExit(f"grader grade failed with exit code {process.returncode}")
-    return elapsed, peak
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return GradeRun(elapsed, done_at[0], done_at[-1], cpu, peak[0])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the fork-only measurement")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -92,7 +130,7 @@ def main() -> None:
             submissions, out = Path(scratch) / "class", Path(scratch) / "out"
             submissions.mkdir()
             generate(submissions, size)
-            elapsed, parent_kb = run_grade(submissions, out, args.jobs)
+            run = run_grade(submissions, out, args.jobs)
             walls, child_kb = [], []
             for record_path in out.glob("*/grade.json"):
                 for exercise in json.loads(record_path.read_text())["exercises"]:
@@ -101,13 +139,20 @@ def main() -> None:
                         child_kb.append(exercise["max_rss_kb"])
             walls.sort()
             summary = json.loads((out / "summary.json").read_text())
+            steady = (size - 1) / (run.last_done - run.first_done) if size > 1 else float("nan")
             print(
-                f"N={size:5d} --jobs {args.jobs}: {elapsed:7.2f} s wall, {size / elapsed:6.1f} submissions/s "
-                f"(incl. start-up); per-exercise child wall median {statistics.median(walls) * 1000:.1f} ms, "
-                f"p95 {walls[int(0.95 * (len(walls) - 1))] * 1000:.1f} ms; parent peak RSS {parent_kb / 1024:.0f} MiB; "
+                f"N={size:5d} --jobs {args.jobs}: {run.elapsed:7.2f} s wall, {size / run.elapsed:5.1f} submissions/s "
+                f"overall; first graded after {run.first_done:.1f} s, then {steady:5.1f} submissions/s; "
+                f"{run.cpu_seconds / size * 1000:.0f} ms CPU per submission; per-exercise child wall median "
+                f"{statistics.median(walls) * 1000:.1f} ms, p95 {walls[int(0.95 * (len(walls) - 1))] * 1000:.1f} ms; "
+                f"parent peak RSS {run.parent_peak_kb / 1024:.0f} MiB; "
                 f"child peak RSS median {statistics.median(child_kb) / 1024:.0f} MiB; "
                 f"class mean {summary['mean_total']}/{summary['max_points']}"
             )
+    if not args.no_ceiling:
+        print(f"what forking alone allows here, {args.jobs} jobs (bench/fork_ceiling.py):", flush=True)
+        subprocess.run([sys.executable, str(REPO / "bench" / "fork_ceiling.py"), "--jobs", str(args.jobs)],
+                       check=True)
 
 
 if __name__ == "__main__":

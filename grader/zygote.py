@@ -22,31 +22,17 @@ import signal
 import socket
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.sandbox import Prepared
 
 
 def serve(sock: socket.socket, warm: bool) -> None:
-    """Answer requests until the trusted process closes the socket.
-
-    ``warm`` (batch grading): spend ≈1.5 s once at start-up so that hundreds of children do not each
-    pay it; a single ``grader check`` starts faster without.
-    """
-    import torch
-
-    torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
+    """Answer requests until the trusted process closes the socket."""
+    prepared = start(warm)
     from grader import child, protocol, sandbox
 
-    protocol.load(protocol.dump({"warm": [torch.zeros(2, dtype=torch.float64)]}))
-    prepared = sandbox.prepare()
-    # Everything a child needs is imported by now: the course folder leaves the import path for good.
-    child.scrub_import_path()
-    if warm:
-        # The first backward with an explicit gradient imports sympy (≈1.5 s, measured): once here,
-        # not in every child that uses `y.backward(torch.ones_like(y))`.
-        leaf = torch.ones(2, requires_grad=True)
-        (leaf * leaf).backward(torch.ones(2))
-        torch.autograd.grad((leaf * leaf).sum(), leaf)
-        _collapse_to_huge_pages()
     sock.sendall(json.dumps({"ready": True, "layers": sandbox.describe(prepared)}).encode())
 
     while True:
@@ -70,6 +56,32 @@ def serve(sock: socket.socket, warm: bool) -> None:
         status = _wait(pid, float(header["timeout"]))
         status["wall"] = round(time.monotonic() - started, 4)
         sock.sendall(json.dumps(status).encode())
+
+
+def start(warm: bool) -> Prepared:
+    """Make this process a zygote: torch imported and single-threaded, the sandbox prepared.
+
+    ``warm`` (batch grading): spend ≈1.5 s once at start-up so that hundreds of children do not each
+    pay it; a single ``grader check`` starts faster without.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    from grader import child, protocol, sandbox
+
+    protocol.load(protocol.dump({"warm": [torch.zeros(2, dtype=torch.float64)]}))
+    prepared = sandbox.prepare()
+    # Everything a child needs is imported by now: the course folder leaves the import path for good.
+    child.scrub_import_path()
+    if warm:
+        # The first backward with an explicit gradient imports sympy (≈1.5 s, measured): once here,
+        # not in every child that uses `y.backward(torch.ones_like(y))`.
+        leaf = torch.ones(2, requires_grad=True)
+        (leaf * leaf).backward(torch.ones(2))
+        torch.autograd.grad((leaf * leaf).sum(), leaf)
+        _collapse_to_huge_pages()
+    return prepared
 
 
 def _collapse_to_huge_pages() -> None:

@@ -1,7 +1,7 @@
 """``grader dist OUT``: the copy of the course students receive.
 
 It holds the exercise stubs, the ``grader`` package, a config.yaml without
-hidden cases or their seed, and ``expected/public.pt`` — the public cases'
+hidden cases or their seed, and ``expected/public.bin`` — the public cases'
 inputs and reference runs, computed once here from ``solutions/`` and
 stored as inert data. No solutions, no hidden cases, nothing to rebuild them
 from. ``grader check`` in the copy works exactly as in the instructor's.

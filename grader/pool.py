@@ -283,7 +283,9 @@ class Pool:
 def _worker_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORCH_FORCE")}
     # One OpenMP thread before any op: forking after OpenMP started deadlocks the child (ISOLATION.md).
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", PYTHONSAFEPATH="1")
+    # OpenBLAS (numpy, imported by torch) would otherwise start idle threads in every zygote.
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               PYTHONDONTWRITEBYTECODE="1", PYTHONSAFEPATH="1")
     package_root = str(Path(grader.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
     return env

@@ -3,7 +3,7 @@
 Runs ``solutions/`` through the very calling protocol students go through
 (``grader.drive``), so expected values are never typed into checks. A
 student copy has no ``solutions/``: there the public cases' expected values
-come from ``expected/public.pt``, written once by ``grader dist`` from the
+come from ``expected/public.bin``, written once by ``grader dist`` from the
 solutions, and hidden cases do not exist.
 
 This module must only ever run in the trusted process, never in a zygote
@@ -23,7 +23,7 @@ from grader.errors import ConfigError
 from grader.outcome import CaseRun, InvalidResult, parse_case
 from grader.registry import ExerciseDef
 
-EXPECTED_FILE = Path("expected") / "public.pt"
+EXPECTED_FILE = Path("expected") / "public.bin"
 
 
 def has_solutions(course_root: Path) -> bool:
@@ -89,7 +89,7 @@ def expected_runs(course_root: Path, definition: ExerciseDef, cases: tuple[Case,
 
 
 def load_shipped(course_root: Path) -> dict[tuple[str, str], tuple[torch.Tensor, CaseRun]]:
-    """expected/public.pt, validated: (exercise, case) -> (the case's input, the reference's run)."""
+    """expected/public.bin, validated: (exercise, case) -> (the case's input, the reference's run)."""
     path = course_root / EXPECTED_FILE
     try:
         data = protocol.load(path.read_bytes())
@@ -115,7 +115,7 @@ def load_shipped(course_root: Path) -> dict[tuple[str, str], tuple[torch.Tensor,
 
 def ship_public(course_root: Path, public_cases: dict[str, tuple[Case, ...]],
                 definitions: dict[str, ExerciseDef]) -> bytes:
-    """The bytes of expected/public.pt: every public case's input and reference run."""
+    """The bytes of expected/public.bin: every public case's input and reference run."""
     data = {}
     for exercise_id, cases in public_cases.items():
         public = tuple(case for case in cases if case.public)

@@ -32,7 +32,7 @@ def run_grader(copy: Path, *args: str) -> subprocess.CompletedProcess:
 def test_copy_has_no_solutions_and_no_hidden_cases(student_copy):
     """solutions/ is absent; config.yaml lists no hidden cases and no seed to rebuild them from."""
     assert not (student_copy / "solutions").exists()
-    assert (student_copy / "expected" / "public.pt").is_file()
+    assert (student_copy / "expected" / "public.bin").is_file()
     config = yaml.safe_load((student_copy / "config.yaml").read_text())
     assert "seed" not in config
     assert all("hidden" not in entry for entry in config["exercises"].values())

@@ -1,23 +1,31 @@
-"""Benchmark: the most a child-per-exercise design can do on this machine, measured without any grading.
+"""Benchmark: what forking children allows on this machine, before the grading parent does any work.
 
-    python bench/fork_ceiling.py [--jobs 2] [--seconds 5]
+    python bench/fork_ceiling.py [--jobs 2] [--seconds 5] [--variants ...]
 
 SPEC §5 runs each exercise of each submission in its own child, so a
 submission costs six forks of a process that has imported torch. This starts
 ``--jobs`` processes set up exactly like `grader grade`'s zygotes
-(``grader.zygote.start(warm=True)``: torch, one thread, huge pages), then has
-them all fork as fast as they can for ``--seconds``, in three variants:
+(``grader.zygote.start(warm=True)``: torch, one thread, huge pages), and has
+them all work as fast as they can for ``--seconds``, one submission after
+another, in these variants:
 
-- ``bare``: the child exits at once (fork + exit of the torch process);
-- ``sandbox``: the child also calls ``grader.sandbox.enter`` in a fresh scratch
-  directory (rlimits, Landlock, uid drop, seccomp), as every real child does;
-- ``harness``: the child runs ``grader.child.run_child`` on a one-line
-  function with no cases (everything a real child does but torch work).
+- ``bare``: six children per submission that exit at once (fork + exit);
+- ``sandbox``: six children that also call ``grader.sandbox.enter`` in a fresh
+  scratch directory (rlimits, Landlock, uid drop, seccomp), as every real
+  child does;
+- ``harness``: six children running ``grader.child.run_child`` on a one-line
+  function with no cases (everything a real child does but torch work);
+- ``exercises``: six children running ``run_child`` on the real exercises
+  (the correct fixture submission on every public and hidden case), their
+  result frames read back and parsed — what `grader grade`'s children do;
+- ``one-child``: the same six exercises in *one* sandboxed child. SPEC §5
+  forbids this (one exercise's monkey-patching would reach the next); it is
+  here only to show what the per-exercise rule costs.
 
-It prints runs per second over all jobs and the submissions per second that
-implies at six runs each. `grader grade` also runs the student's code on
-every case and compares the results in the parent, so it stays below the
-``harness`` figure; `bench/grade_throughput.py` prints both side by side.
+It prints submissions (and children) per second over all jobs. `grader grade`
+also compares every result in the parent and writes files, so it stays below
+the ``exercises`` figure; `bench/grade_throughput.py` runs this after its own
+measurements so the two can be read side by side.
 """
 
 from __future__ import annotations
@@ -33,12 +41,12 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-VARIANTS = ("bare", "sandbox", "harness")
-RUNS_PER_SUBMISSION = 6
+VARIANTS = ("bare", "sandbox", "harness", "exercises", "one-child")
+EXERCISES_PER_SUBMISSION = 6
 
 
 def measure(jobs: int, seconds: float, variant: str) -> float:
-    """Runs per second of ``variant`` with ``jobs`` zygote-like processes forking at once."""
+    """Submissions per second of ``variant`` with ``jobs`` zygote-like processes working at once."""
     workers = [
         subprocess.Popen([sys.executable, __file__, "--worker", variant, str(seconds)], cwd=REPO,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -55,45 +63,79 @@ def measure(jobs: int, seconds: float, variant: str) -> float:
     results = [json.loads(worker.stdout.readline()) for worker in workers]
     for worker in workers:
         worker.wait()
-    return sum(r["runs"] for r in results) / max(r["elapsed"] for r in results)
+    return sum(r["submissions"] for r in results) / max(r["elapsed"] for r in results)
 
 
 def worker(variant: str, seconds: float) -> None:
     sys.path.insert(0, str(REPO))
+    # Imported before zygote.start(), which takes the course folder off the import path.
     from grader import child, protocol, sandbox, zygote
+    from grader.cases import build_cases
+    from grader.course import definition_and_config, find_course
+    from grader.registry import EXERCISE_IDS
 
     prepared = zygote.start(warm=True)
+    course = find_course(REPO)
+    correct = REPO / "tests" / "fixtures" / "submissions" / "correct"
+    exercises = []  # (header, input payload): what grader.pool sends a zygote, minus the scratch path
+    for exercise_id in EXERCISE_IDS:
+        definition, config = definition_and_config(course, exercise_id)
+        cases = build_cases(exercise_id, config.public, config.hidden, definition.cases, course.config.seed)
+        exercises.append(({"exercise_id": exercise_id, "protocol": definition.protocol,
+                           "function": definition.function, "module": f"submission_{exercise_id}",
+                           "source": (correct / definition.filename).read_text(encoding="utf-8"),
+                           "filename": definition.filename, "timeout": 10, "memory_mb": 1024, "readable": []},
+                          protocol.dump([case.input for case in cases])))
+    trivial = ({**exercises[0][0], "function": "f", "source": "def f(x):\n    return x\n"}, protocol.dump([]))
+    policy = {"readable": (), "memory_bytes": 1 << 30, "cpu_seconds": 11}
     workdir = Path(tempfile.mkdtemp(prefix="grader-ceiling-"))
     os.chmod(workdir, 0o711)  # the sandboxed child runs as another uid and must reach its scratch
-    header = {"exercise_id": "ex03", "protocol": "call", "function": "f", "module": "submission_ex03",
-              "source": "def f(x):\n    return x\n", "filename": "ex03.py", "timeout": 10, "memory_mb": 1024,
-              "readable": [], "scratch": ""}
-    no_cases = protocol.dump([])
     print("ready", flush=True)
     sys.stdin.readline()
-    runs, started = 0, time.perf_counter()
+
+    def child_body(scratch: Path, result_w: int) -> None:
+        """What one child does in ``variant``; it never returns."""
+        if variant == "sandbox":
+            os.setsid()
+            sandbox.enter(prepared, sandbox.Policy(scratch=str(scratch), **policy))
+        elif variant in ("harness", "exercises"):
+            header, payload = trivial if variant == "harness" else exercises[runs % EXERCISES_PER_SUBMISSION]
+            child.run_child({**header, "scratch": str(scratch)}, payload, result_w, os.open(os.devnull, os.O_WRONLY),
+                            prepared)
+        elif variant == "one-child":
+            os.setsid()
+            child._close_other_fds(keep=(0, 1, 2, result_w))
+            sandbox.enter(prepared, sandbox.Policy(scratch=str(scratch), **policy))
+            results = [child._run({**header, "scratch": str(scratch)}, payload) for header, payload in exercises]
+            child._write_all(result_w, protocol.frame(protocol.dump(results)))
+        os._exit(0)
+
+    runs, submissions, started = 0, 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
-        scratch = workdir / f"run-{runs}"
-        scratch.mkdir(mode=0o700)
-        sink = os.open(os.devnull, os.O_WRONLY)
-        pid = os.fork()
-        if pid == 0:
-            if variant == "sandbox":
-                os.setsid()
-                sandbox.enter(prepared, sandbox.Policy(readable=(), scratch=str(scratch), memory_bytes=1 << 30,
-                                                       cpu_seconds=11))
-            elif variant == "harness":
-                child.run_child({**header, "scratch": str(scratch)}, no_cases, sink, os.dup(sink), prepared)
-            os._exit(0)
-        os.close(sink)
-        _, status = os.waitpid(pid, 0)
-        if status != 0:
-            raise SystemExit(f"{variant} child failed with status {status}")
-        shutil.rmtree(scratch, ignore_errors=True)
-        runs += 1
+        for _ in range(1 if variant == "one-child" else EXERCISES_PER_SUBMISSION):
+            scratch = workdir / f"run-{runs}"
+            scratch.mkdir(mode=0o700)
+            result_r, result_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(result_r)
+                child_body(scratch, result_w)
+            os.close(result_w)
+            frame = bytearray()
+            while chunk := os.read(result_r, 1 << 16):
+                frame += chunk
+            os.close(result_r)
+            _, status = os.waitpid(pid, 0)
+            if status != 0:
+                raise SystemExit(f"a {variant} child failed with status {status}")
+            if variant in ("exercises", "one-child"):
+                protocol.load(protocol.unframe(bytes(frame)))  # what the grading parent reads back
+            shutil.rmtree(scratch, ignore_errors=True)
+            runs += 1
+        submissions += 1
     elapsed = time.perf_counter() - started
     shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps({"runs": runs, "elapsed": elapsed}), flush=True)
+    print(json.dumps({"submissions": submissions, "elapsed": elapsed}), flush=True)
 
 
 def main() -> None:
@@ -108,8 +150,8 @@ def main() -> None:
         return
     for variant in args.variants:
         rate = measure(args.jobs, args.seconds, variant)
-        print(f"{variant:8s} {args.jobs} jobs: {rate:6.1f} runs/s = at most {rate / RUNS_PER_SUBMISSION:5.1f} "
-              f"submissions/s at {RUNS_PER_SUBMISSION} runs each")
+        children = rate * (1 if variant == "one-child" else EXERCISES_PER_SUBMISSION)
+        print(f"{variant:9s} {args.jobs} jobs: {rate:5.1f} submissions/s ({children:6.1f} children/s)", flush=True)
 
 
 if __name__ == "__main__":

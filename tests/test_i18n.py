@@ -12,6 +12,7 @@ import grader
 from grader import diagnose, results
 from grader.catalog import en, zh
 from grader.i18n import resolve_language, say, text
+from grader.registry import EXERCISES
 
 PACKAGE = Path(grader.__file__).resolve().parent
 KEYED_CALLS = {"message", "text", "_matches", "_scaled", "_doubled"}
@@ -89,12 +90,20 @@ def test_every_key_the_code_uses_exists_in_both_catalogues():
         prefixes |= found_prefixes
     used |= {key for _, _, key in diagnose._KNOWN_ERRORS}
     assert len(used) > 30, "the scan found too few keys to be looking in the right place"
-    # text(f"ui.status.{result.status}") is the one computed key: every status needs a sentence.
-    assert prefixes <= {"ui.status."}
+    # The computed keys: every status needs a sentence, every check of the registry a name.
+    assert prefixes <= {"ui.status.", "check."}
     used |= {f"ui.status.{getattr(results, name)}" for name in dir(results) if name.startswith("STATUS_")}
+    used |= {f"check.{e.id}.{c.id}" for e in EXERCISES for c in e.checks}
     for catalogue, name in ((en.MESSAGES, "en"), (zh.MESSAGES, "zh")):
         missing = sorted(key for key in used if key not in catalogue)
         assert missing == [], f"{name} catalogue lacks {missing}"
+
+
+def test_english_check_names_are_the_registry_labels():
+    """Is each check listed in English under exactly its registry label (the stable Gradescope test name)?"""
+    differ = {f"check.{e.id}.{c.id}": (c.label, en.MESSAGES.get(f"check.{e.id}.{c.id}"))
+              for e in EXERCISES for c in e.checks if en.MESSAGES.get(f"check.{e.id}.{c.id}") != c.label}
+    assert differ == {}
 
 
 def test_missing_parameter_shows_a_question_mark():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -55,6 +56,18 @@ def test_terminal_speaks_chinese(no_zero, course):
     assert "不一致的元素" in report
     assert "Mismatched elements" not in report
     assert course.config.exercise("ex02").title("zh") in report
+    assert "y 带有 grad_fn" in report and "has a grad_fn" not in report
+
+
+@pytest.mark.parametrize("lang, listed", [("en", "y has a grad_fn (hidden cases)"),
+                                          ("zh", "y 带有 grad_fn（在计算图中）（隐藏用例）")])
+def test_terminal_names_hidden_checks_in_the_students_language(no_zero, course, lang, listed):
+    """Is a hidden-case check listed under its name in the chosen language, marked as hidden?"""
+    exercise = no_zero.exercises[0]
+    hidden = tuple(replace(c, public=False) if c.check_id == "y_graph" else c for c in exercise.checks)
+    result = SubmissionResult("check", (replace(exercise, checks=hidden),))
+    report = render_submission(result, course.config, lang, color=False)
+    assert listed in report
 
 
 def test_no_ansi_codes_without_color(mixed, course):

@@ -49,7 +49,9 @@ def render_exercise(result: ExerciseResult, config: CourseConfig, lang: str, *, 
         said: set[Message] = set()
         for check in result.checks:
             check_mark = style("✓", "ok") if check.passed else style("✗", "bad")
-            label = check.label if check.public else f"{check.label} (hidden cases)"
+            label = text(f"check.{check.exercise_id}.{check.check_id}", lang)
+            if not check.public:
+                label = text("ui.hidden_checks", lang, label=label)
             lines.append(f"  {check_mark} {label}")
             lines += _indent(feedback.check_lines(check, lang, verbose, said), 6)
     if not passed:

@@ -153,7 +153,7 @@ def _check(args: argparse.Namespace) -> int:
         if args.plot:
             from grader.i18n import text
 
-            for path in plots.write_plots(checked, course.root):
+            for path in plots.write_plots(checked, course.root, lang):
                 print(text("ui.plot_written", lang, path=path), file=sys.stderr if args.json else sys.stdout)
     return EXIT_OK if result.passed else EXIT_FAILED
 

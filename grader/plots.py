@@ -5,24 +5,49 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.checking import CheckRun
+from grader.i18n import text
 from grader.outcome import TensorValue
 
 PLOTTED = ("ex06",)
+# Fonts with Chinese glyphs that students' systems commonly have (Linux, Windows, macOS), best first.
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+             "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "STHeiti", "Hiragino Sans GB", "Arial Unicode MS")
 
 
-def write_plots(checked: CheckRun, course_root: Path) -> list[Path]:
+def write_plots(checked: CheckRun, course_root: Path, lang: str) -> list[Path]:
     """Write one PNG per plottable exercise that was checked; returns their paths."""
     written = []
     for exercise_plan, run in zip(checked.plans, checked.runs):
         if exercise_plan.definition.id in PLOTTED:
-            written.append(_sin_plot(exercise_plan, run, course_root / "plots" / "ex06_sin_derivative.png"))
+            written.append(_sin_plot(exercise_plan, run, course_root / "plots" / "ex06_sin_derivative.png", lang))
     return written
 
 
-def _sin_plot(exercise_plan, run, path: Path) -> Path:
+def plot_language(lang: str, installed_fonts: set[str]) -> tuple[str, str | None]:
+    """The language the plot can be labelled in, and the font that draws it (None: matplotlib's default).
+
+    Chinese needs a font with its glyphs; matplotlib's bundled DejaVu Sans has none and would draw
+    empty boxes, so without one the plot is labelled in English.
+    """
+    if lang != "zh":
+        return "en", None
+    font = next((name for name in CJK_FONTS if name in installed_fonts), None)
+    return ("zh", font) if font else ("en", None)
+
+
+def _sin_plot(exercise_plan, run, path: Path, lang: str) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib import font_manager
+
+    lang, font = plot_language(lang, {entry.name for entry in font_manager.fontManager.ttflist})
+    style = {"font.sans-serif": [font, *matplotlib.rcParams["font.sans-serif"]]} if font else {}
+    with matplotlib.rc_context(style):
+        return _draw_sin_plot(exercise_plan, run, path, lang)
+
+
+def _draw_sin_plot(exercise_plan, run, path: Path, lang: str) -> Path:
     import matplotlib.pyplot as plt
     import torch
 
@@ -32,15 +57,15 @@ def _sin_plot(exercise_plan, run, path: Path) -> Path:
     figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
     axes.plot(x, torch.sin(x), label="sin(x)", color="#1f77b4")
     if isinstance(expected, TensorValue) and expected.data is not None:
-        axes.plot(x, expected.data.to(torch.float64), label="expected d sin(x)/dx", color="#2ca02c", linewidth=4,
+        axes.plot(x, expected.data.to(torch.float64), label=text("plot.expected", lang), color="#2ca02c", linewidth=4,
                   alpha=0.35)
     student = run.cases[0].returned if run is not None and run.status == "ok" else None
     if isinstance(student, TensorValue) and student.data is not None and student.data.shape == case.input.shape:
-        axes.plot(x, student.data.to(torch.float64), label="your derivative", color="#d62728", linestyle="--")
+        axes.plot(x, student.data.to(torch.float64), label=text("plot.yours", lang), color="#d62728", linestyle="--")
     else:
-        axes.text(0.5, 0.5, "no derivative to plot", transform=axes.transAxes, ha="center", color="#d62728")
+        axes.text(0.5, 0.5, text("plot.nothing", lang), transform=axes.transAxes, ha="center", color="#d62728")
     axes.set_xlabel("x")
-    axes.set_title("ex06 · sin(x) and its derivative")
+    axes.set_title(text("plot.title", lang))
     axes.grid(alpha=0.3)
     axes.legend(loc="lower left")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -136,4 +136,9 @@ MESSAGES = MappingProxyType({
     "check.ex05.a_grad": "a.grad ≈ d / a",
     "check.ex06.dydx": "dy/dx ≈ cos(x)",
     "check.ex06.no_cosine": "no cosine in the source",
+    # --- grader check ex06 --plot -------------------------------------------------------------
+    "plot.title": "ex06 · sin(x) and its derivative",
+    "plot.expected": "expected d sin(x)/dx",
+    "plot.yours": "your derivative",
+    "plot.nothing": "no derivative to plot",
 })

@@ -121,4 +121,9 @@ MESSAGES = MappingProxyType({
     "check.ex05.a_grad": "a.grad ≈ d / a",
     "check.ex06.dydx": "dy/dx ≈ cos(x)",
     "check.ex06.no_cosine": "源代码中没有使用余弦",
+    # --- grader check ex06 --plot ----------------------------------------------
+    "plot.title": "ex06 · sin(x) 及其导数",
+    "plot.expected": "期望的 d sin(x)/dx",
+    "plot.yours": "你的导数",
+    "plot.nothing": "没有可绘制的导数",
 })

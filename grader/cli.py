@@ -83,8 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             return _list(args)
-        if args.command == "list":
-            return _list(args)
         if args.command == "check":
             return _check(args)
         if args.command == "grade":
@@ -94,15 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             return _export(args)
     except GraderError as error:
-        print(f"grader: {error}", file=sys.stderr)
+        print(f"grader: {_worded(error, args)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
-
-
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -199,6 +195,20 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _worded(error: GraderError, args: argparse.Namespace) -> str:
+    """The error's sentence in the user's language: --lang, else the course's, else the locale's."""
+    if error.message is None:
+        return str(error)
+    from grader.course import find_course
+    from grader.i18n import resolve_language, say
+
+    try:
+        configured = find_course(getattr(args, "course", None)).config.language
+    except GraderError:
+        configured = None  # the error may be that there is no course here
+    return say(error.message, resolve_language(getattr(args, "lang", None), configured))
+
+
 def _warn_missing_layers(pool) -> None:
     """Say once, plainly, which isolation layers this machine lacks."""
     missing = pool.layers().get("missing") or []
@@ -213,18 +223,18 @@ def _exercises_for(args: argparse.Namespace) -> tuple[str, ...]:
     if args.file is not None and not args.exercises:
         guessed = resolve_exercise(args.file.name.split("_")[0])
         if guessed is None:
-            raise UsageError(f"cannot tell which exercise {args.file} is; name it, e.g. grader check ex03 --file {args.file}")
+            raise UsageError.worded("error.which_exercise", file=args.file)
         return (guessed,)
     chosen = select_exercises(args.exercises)
     if args.file is not None and len(chosen) != 1:
-        raise UsageError("--file checks one exercise; name exactly one, e.g. grader check ex03 --file my_ex03.py")
+        raise UsageError.worded("error.file_needs_one")
     return chosen
 
 
 def _source_paths(course, exercise_ids: tuple[str, ...], file: Path | None) -> dict[str, Path]:
     if file is not None:
         if not file.is_file():
-            raise UsageError(f"{file}: no such file.")
+            raise UsageError.worded("error.no_such_file", file=file)
         return {exercise_ids[0]: file}
     return {exercise_id: course.exercise_file(exercise_id) for exercise_id in exercise_ids}
 

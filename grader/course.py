@@ -31,16 +31,13 @@ def find_course(explicit: Path | None = None, start: Path | None = None) -> Cour
     if explicit is not None:
         root = explicit.resolve()
         if not (root / CONFIG_NAME).is_file():
-            raise ConfigError(f"{root}: no {CONFIG_NAME} there; point --course at the course folder.")
+            raise ConfigError.worded("error.no_config_at", root=root)
         return Course(root, load_config(root / CONFIG_NAME))
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file() and (folder / "exercises").is_dir():
             return Course(folder, load_config(folder / CONFIG_NAME))
-    raise ConfigError(
-        f"{here}: not inside a course folder (none of its parents has {CONFIG_NAME} and exercises/); "
-        "cd into the course folder or pass --course DIR."
-    )
+    raise ConfigError.worded("error.not_in_course", here=here)
 
 
 def select_exercises(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -51,7 +48,7 @@ def select_exercises(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     for name in names:
         exercise_id = resolve_exercise(name)
         if exercise_id is None:
-            raise UsageError(f"unknown exercise {name!r}; choose from {', '.join(EXERCISE_IDS)}.")
+            raise UsageError.worded("error.unknown_exercise", name=repr(name), choices=", ".join(EXERCISE_IDS))
         if exercise_id not in chosen:
             chosen.append(exercise_id)
     return tuple(chosen)

@@ -5,9 +5,28 @@ Internal ones live beside their modules and derive from GraderError too: ``proto
 layer failed to apply). A student's bad input is never an exception here: it is a scored result.
 """
 
+from __future__ import annotations
+
+from grader.i18n import text
+from grader.results import Message, message
+
 
 class GraderError(Exception):
-    """Root of every error the grader reports to a user as a sentence (exit code 2)."""
+    """Root of every error the grader reports to a user as a sentence (exit code 2).
+
+    ``str(error)`` is the sentence in English. Errors a student can meet (``grader check`` in their
+    copy) are made with :meth:`worded` and also carry it as a catalogue ``message``, which the
+    command line words in the user's language.
+    """
+
+    def __init__(self, text: str, worded_as: Message | None = None):
+        super().__init__(text)
+        self.message = worded_as
+
+    @classmethod
+    def worded(cls, key: str, **params: object) -> GraderError:
+        """An error whose sentence is the catalogue's ``key``."""
+        return cls(text(key, "en", **params), message(key, **params))
 
 
 class ConfigError(GraderError):

@@ -74,16 +74,12 @@ def expected_runs(course_root: Path, definition: ExerciseDef, cases: tuple[Case,
     for case in cases:
         entry = shipped.get((definition.id, case.name))
         if entry is None or not case.public:
-            raise ConfigError(
-                f"{course_root / EXPECTED_FILE}: has no expected values for {definition.id} case {case.name!r}; "
-                "this copy can only run the public cases its instructor shipped."
-            )
+            raise ConfigError.worded("error.case_not_shipped", file=course_root / EXPECTED_FILE,
+                                     exercise=definition.id, case=repr(case.name))
         shipped_input, run = entry
         if shipped_input.dtype != case.input.dtype or not torch.equal(shipped_input, case.input):
-            raise ConfigError(
-                f"{course_root / EXPECTED_FILE}: expected values for {definition.id} case {case.name!r} were made "
-                "for other inputs; config.yaml changed since `grader dist` — ask for a fresh copy."
-            )
+            raise ConfigError.worded("error.expected_stale", file=course_root / EXPECTED_FILE,
+                                     exercise=definition.id, case=repr(case.name))
         runs.append(run)
     return tuple(runs)
 
@@ -94,12 +90,9 @@ def load_shipped(course_root: Path) -> dict[tuple[str, str], tuple[torch.Tensor,
     try:
         data = protocol.load(path.read_bytes())
     except FileNotFoundError:
-        raise ConfigError(
-            f"{course_root}: has neither solutions/ nor {EXPECTED_FILE}; "
-            "run grader in the course folder you were given, or ask for a fresh copy."
-        ) from None
-    except protocol.FrameError as error:
-        raise ConfigError(f"{path}: is damaged ({error}); ask for a fresh copy.") from None
+        raise ConfigError.worded("error.no_expected", root=course_root, file=EXPECTED_FILE) from None
+    except protocol.FrameError:
+        raise ConfigError.worded("error.expected_damaged", file=path) from None
     try:
         shipped = {
             (exercise_id, case_name): (entry["input"], parse_case(entry["run"]))
@@ -107,9 +100,9 @@ def load_shipped(course_root: Path) -> dict[tuple[str, str], tuple[torch.Tensor,
             for case_name, entry in per_exercise.items()
         }
     except (InvalidResult, AttributeError, KeyError, TypeError):
-        raise ConfigError(f"{path}: is damaged; ask for a fresh copy.") from None
+        raise ConfigError.worded("error.expected_damaged", file=path) from None
     if not all(type(shipped_input) is torch.Tensor for shipped_input, _ in shipped.values()):
-        raise ConfigError(f"{path}: is damaged; ask for a fresh copy.")
+        raise ConfigError.worded("error.expected_damaged", file=path)
     return shipped
 
 

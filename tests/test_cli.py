@@ -72,6 +72,30 @@ def test_missing_file_exits_2_with_one_line(in_repo, capsys):
     assert "nowhere/ex03_sum_backward.py" in one_line_error(capsys.readouterr())
 
 
+@pytest.mark.parametrize("argv, expected", [
+    (["check", "ex09"], "没有练习 'ex09'"),  # this course's config.yaml says language: zh
+    (["check", "ex09", "--lang", "en"], "unknown exercise 'ex09'"),
+    (["check", "--file", "mine.py"], "无法判断 mine.py 是哪一道练习"),
+    (["check", "ex03", "ex04", "--file", "mine.py", "--lang", "en"], "--file checks one exercise"),
+], ids=["unknown-zh", "unknown-en", "which-exercise-zh", "one-file-one-exercise-en"])
+def test_usage_errors_speak_the_students_language(in_repo, capsys, argv, expected):
+    """Is a mistake on the command line one sentence in the course's language, or --lang's?"""
+    assert cli.main(argv) == 2
+    assert expected in one_line_error(capsys.readouterr())
+
+
+@pytest.mark.parametrize("lang_variable, expected", [("zh_CN.UTF-8", "不在课程文件夹中"),
+                                                     ("C", "not inside a course folder")])
+def test_outside_a_course_the_locale_picks_the_language(tmp_path, in_repo, capsys, lang_variable, expected):
+    """With no course (so no config.yaml language), is the 'not in a course folder' sentence in the locale's language?"""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        in_repo.delenv(variable, raising=False)
+    in_repo.setenv("LANG", lang_variable)
+    in_repo.chdir(tmp_path)
+    assert cli.main(["check", "ex03"]) == 2
+    assert expected in one_line_error(capsys.readouterr())
+
+
 def test_plot_writes_a_png_in_the_course(tmp_path, in_repo, capsys):
     """Does `check ex06 --plot` write a PNG into the course folder and print its path?"""
     course = tmp_path / "course"

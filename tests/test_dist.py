@@ -13,6 +13,9 @@ import yaml
 
 from conftest import REPO, SUBMISSIONS
 from grader.cli import main
+from grader.errors import ConfigError
+from grader.i18n import say
+from grader.reference import load_shipped
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +84,17 @@ def test_notebook_cells_check_in_a_sandbox(student_copy, tmp_path):
     )
     assert "✓ ex03" in outputs
     assert "✗ ex01" in outputs
+
+
+@pytest.mark.parametrize("content, key", [(None, "error.no_expected"), (b"\x00garbage", "error.expected_damaged")],
+                         ids=["missing", "damaged"])
+def test_a_copy_without_usable_expected_values_asks_for_a_fresh_one(tmp_path, content, key):
+    """With no solutions/ and a missing or damaged expected/public.bin, is the error one sentence, in both languages?"""
+    if content is not None:
+        (tmp_path / "expected").mkdir()
+        (tmp_path / "expected" / "public.bin").write_bytes(content)
+    with pytest.raises(ConfigError) as raised:
+        load_shipped(tmp_path)
+    assert raised.value.message is not None and raised.value.message.key == key
+    assert "fresh copy" in str(raised.value)
+    assert "新的副本" in say(raised.value.message, "zh")

@@ -71,8 +71,10 @@ def _keys_in(tree: ast.Module) -> tuple[set[str], set[str]]:
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.args:
-            # Bare names only: axes.text(...) or path.read_text() are not the catalogue.
-            if isinstance(node.func, ast.Name) and node.func.id in KEYED_CALLS:
+            # Bare names only: axes.text(...) or path.read_text() are not the catalogue. And the one
+            # method: SomeError.worded(key, ...), an error whose sentence is a catalogue key.
+            if (isinstance(node.func, ast.Name) and node.func.id in KEYED_CALLS
+                    or isinstance(node.func, ast.Attribute) and node.func.attr == "worded"):
                 resolve(node.args[0])
     return keys, prefixes
 

@@ -141,4 +141,19 @@ MESSAGES = MappingProxyType({
     "plot.expected": "expected d sin(x)/dx",
     "plot.yours": "your derivative",
     "plot.nothing": "no derivative to plot",
+    # --- errors a student can meet on the command line (one sentence each) -----------------------
+    "error.no_config_at": "{root}: no config.yaml there; point --course at the course folder.",
+    "error.not_in_course": "{here}: not inside a course folder (none of its parents has config.yaml and exercises/); "
+                           "cd into the course folder or pass --course DIR.",
+    "error.unknown_exercise": "unknown exercise {name}; choose from {choices}.",
+    "error.which_exercise": "cannot tell which exercise {file} is; name it, e.g. grader check ex03 --file {file}",
+    "error.file_needs_one": "--file checks one exercise; name exactly one, e.g. grader check ex03 --file my_ex03.py",
+    "error.no_such_file": "{file}: no such file.",
+    "error.case_not_shipped": "{file}: has no expected values for {exercise} case {case}; this copy can only run the "
+                              "public cases its instructor shipped.",
+    "error.expected_stale": "{file}: expected values for {exercise} case {case} were made for other inputs; "
+                            "config.yaml changed since `grader dist` — ask for a fresh copy.",
+    "error.no_expected": "{root}: has neither solutions/ nor {file}; run grader in the course folder you were given, "
+                         "or ask for a fresh copy.",
+    "error.expected_damaged": "{file}: is damaged; ask for a fresh copy.",
 })

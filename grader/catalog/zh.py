@@ -126,4 +126,17 @@ MESSAGES = MappingProxyType({
     "plot.expected": "期望的 d sin(x)/dx",
     "plot.yours": "你的导数",
     "plot.nothing": "没有可绘制的导数",
+    # --- 学生在命令行可能遇到的错误（各一句话） --------------------------------
+    "error.no_config_at": "{root}：这里没有 config.yaml；请用 --course 指向课程文件夹。",
+    "error.not_in_course": "{here}：不在课程文件夹中（它和它的上级目录都没有 config.yaml 和 exercises/）；"
+                           "请先 cd 进入课程文件夹，或使用 --course DIR。",
+    "error.unknown_exercise": "没有练习 {name}；可选的有：{choices}。",
+    "error.which_exercise": "无法判断 {file} 是哪一道练习；请写明，例如 grader check ex03 --file {file}",
+    "error.file_needs_one": "--file 一次只检查一道练习；请只写一道，例如 grader check ex03 --file my_ex03.py",
+    "error.no_such_file": "{file}：文件不存在。",
+    "error.case_not_shipped": "{file}：没有 {exercise} 用例 {case} 的期望值；这份副本只能运行老师提供的公开用例。",
+    "error.expected_stale": "{file}：{exercise} 用例 {case} 的期望值是按另一组输入生成的；"
+                            "`grader dist` 之后 config.yaml 被改过——请向老师索取新的副本。",
+    "error.no_expected": "{root}：既没有 solutions/ 也没有 {file}；请在老师发给你的课程文件夹中运行 grader，或索取新的副本。",
+    "error.expected_damaged": "{file}：文件已损坏；请向老师索取新的副本。",
 })

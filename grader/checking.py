@@ -46,15 +46,19 @@ def display_path(path: Path) -> str:
 def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: Path | None, verbose: bool):
     """``grader.check(...)`` in Jupyter: the same checks as the command line, rendered for a notebook."""
     from grader.course import find_course, select_exercises
-    from grader.i18n import resolve_language
+    from grader.errors import GraderError
+    from grader.i18n import error_sentence, resolve_language
     from grader.render.notebook import NotebookReport
     from grader.render.terminal import render_submission
 
-    found = find_course(course)
-    chosen = select_exercises(list(exercises))
-    paths = {exercise_id: found.exercise_file(exercise_id) for exercise_id in chosen}
-    with Pool(jobs=1) as pool:
-        result = check(found, chosen, paths, pool).result
+    try:
+        found = find_course(course)
+        chosen = select_exercises(list(exercises))
+        paths = {exercise_id: found.exercise_file(exercise_id) for exercise_id in chosen}
+        with Pool(jobs=1) as pool:
+            result = check(found, chosen, paths, pool).result
+    except GraderError as error:  # a sentence in the notebook, as on the command line, not a traceback
+        return NotebookReport(text=f"grader: {error_sentence(error, lang, course)}", passed=False)
     language = resolve_language(lang, found.config.language)
     text = render_submission(result, found.config, language, verbose=verbose, color=False)
     return NotebookReport(text=text, passed=result.passed)

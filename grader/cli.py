@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             return _export(args)
     except GraderError as error:
-        print(f"grader: {_worded(error, args)}", file=sys.stderr)
+        from grader.i18n import error_sentence
+
+        print(f"grader: {error_sentence(error, getattr(args, 'lang', None), args.course)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
@@ -193,20 +195,6 @@ def _export(args: argparse.Namespace) -> int:
     print(f"otter-grader autograder written to {args.out}/ ; upload {zip_path} to Gradescope, "
           f"or try it locally: otter run -a {zip_path} SUBMISSION")
     return EXIT_OK
-
-
-def _worded(error: GraderError, args: argparse.Namespace) -> str:
-    """The error's sentence in the user's language: --lang, else the course's, else the locale's."""
-    if error.message is None:
-        return str(error)
-    from grader.course import find_course
-    from grader.i18n import resolve_language, say
-
-    try:
-        configured = find_course(getattr(args, "course", None)).config.language
-    except GraderError:
-        configured = None  # the error may be that there is no course here
-    return say(error.message, resolve_language(getattr(args, "lang", None), configured))
 
 
 def _warn_missing_layers(pool) -> None:

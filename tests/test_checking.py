@@ -1,0 +1,19 @@
+"""grader.checking: `grader.check(...)` in a notebook reports a mistake as a sentence, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+import grader
+from conftest import REPO
+
+
+@pytest.mark.parametrize("lang, expected", [(None, "没有练习 'ex9'"), ("en", "unknown exercise 'ex9'")])
+def test_notebook_check_of_an_unknown_exercise_is_one_sentence(monkeypatch, lang, expected):
+    """Does grader.check('ex9') return a failing report saying so (in the course's language, or lang's)?"""
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("GRADER_COURSE", raising=False)
+    report = grader.check("ex9", lang=lang)
+    assert report.passed is False
+    assert report.text.startswith("grader: ") and expected in report.text
+    assert "Traceback" not in report.text

@@ -15,9 +15,9 @@ prints:
   child's peak RSS (ru_maxrss, which counts torch's pages the child shares
   with its zygote).
 
-Then, unless --no-ceiling, the same run measures what forking alone allows
-here (bench/fork_ceiling.py): the rate a child-per-exercise design cannot
-exceed on this machine, however little each child does.
+Then, unless --no-ceiling, the same run measures what the sandboxed children
+alone allow here (bench/fork_ceiling.py), with no grading parent: the rate a
+child-per-exercise design cannot exceed on this machine.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def main() -> None:
                 f"class mean {summary['mean_total']}/{summary['max_points']}"
             )
     if not args.no_ceiling:
-        print(f"what forking alone allows here, {args.jobs} jobs (bench/fork_ceiling.py):", flush=True)
+        print(f"the children alone, {args.jobs} jobs (bench/fork_ceiling.py):", flush=True)
         subprocess.run([sys.executable, str(REPO / "bench" / "fork_ceiling.py"), "--jobs", str(args.jobs)],
                        check=True)
 

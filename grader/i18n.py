@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import locale
 import os
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 
@@ -12,6 +11,8 @@ from grader.catalog import en, zh
 from grader.results import Message
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from grader.errors import GraderError
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = MappingProxyType({"en": en.MESSAGES, "zh": zh.MESSAGES})

@@ -72,21 +72,23 @@ def worker(variant: str, seconds: float) -> None:
     from grader import child, protocol, sandbox, zygote
     from grader.cases import build_cases
     from grader.course import definition_and_config, find_course
+    from grader.pool import RunRequest, request_header
     from grader.registry import EXERCISE_IDS
 
     prepared = zygote.start(warm=True)
     course = find_course(REPO)
     correct = REPO / "tests" / "fixtures" / "submissions" / "correct"
-    exercises = []  # (header, input payload): what grader.pool sends a zygote, minus the scratch path
+    requests = []  # what grader.pipeline asks the pool for, on the correct submission
     for exercise_id in EXERCISE_IDS:
         definition, config = definition_and_config(course, exercise_id)
         cases = build_cases(exercise_id, config.public, config.hidden, definition.cases, course.config.seed)
-        exercises.append(({"exercise_id": exercise_id, "protocol": definition.protocol,
-                           "function": definition.function, "module": f"submission_{exercise_id}",
-                           "source": (correct / definition.filename).read_text(encoding="utf-8"),
-                           "filename": definition.filename, "timeout": 10, "memory_mb": 1024, "readable": []},
-                          protocol.dump([case.input for case in cases])))
-    trivial = ({**exercises[0][0], "function": "f", "source": "def f(x):\n    return x\n"}, protocol.dump([]))
+        requests.append(RunRequest(exercise_id, definition.protocol, definition.function,
+                                   (correct / definition.filename).read_text(encoding="utf-8"), definition.filename,
+                                   tuple(case.input for case in cases), timeout=10, memory_mb=1024))
+    trivial = RunRequest("ex03", requests[0].protocol, "f", "def f(x):\n    return x\n", "ex03.py", (), 10, 1024)
+    # Inputs serialised here, once: the grading parent does it, not the children being timed.
+    exercises = [(request, protocol.dump(list(request.inputs))) for request in requests]
+    harness = (trivial, protocol.dump([]))
     policy = {"readable": (), "memory_bytes": 1 << 30, "cpu_seconds": 11}
     workdir = Path(tempfile.mkdtemp(prefix="grader-ceiling-"))
     os.chmod(workdir, 0o711)  # the sandboxed child runs as another uid and must reach its scratch
@@ -99,14 +101,14 @@ def worker(variant: str, seconds: float) -> None:
             os.setsid()
             sandbox.enter(prepared, sandbox.Policy(scratch=str(scratch), **policy))
         elif variant in ("harness", "exercises"):
-            header, payload = trivial if variant == "harness" else exercises[runs % EXERCISES_PER_SUBMISSION]
-            child.run_child({**header, "scratch": str(scratch)}, payload, result_w, os.open(os.devnull, os.O_WRONLY),
+            request, payload = harness if variant == "harness" else exercises[runs % EXERCISES_PER_SUBMISSION]
+            child.run_child(request_header(request, scratch), payload, result_w, os.open(os.devnull, os.O_WRONLY),
                             prepared)
         elif variant == "one-child":
             os.setsid()
             child._close_other_fds(keep=(0, 1, 2, result_w))
             sandbox.enter(prepared, sandbox.Policy(scratch=str(scratch), **policy))
-            results = [child._run({**header, "scratch": str(scratch)}, payload) for header, payload in exercises]
+            results = [child._run(request_header(request, scratch), payload) for request, payload in exercises]
             child._write_all(result_w, protocol.frame(protocol.dump(results)))
         os._exit(0)
 

@@ -123,19 +123,7 @@ class Worker:
         from grader import protocol
 
         self.wait_ready()
-        header = {
-            "exercise_id": request.exercise_id,
-            "protocol": request.protocol,
-            "function": request.function,
-            "module": f"submission_{request.exercise_id}",
-            "source": request.source,
-            "filename": request.filename,
-            "timeout": request.timeout,
-            "memory_mb": request.memory_mb,
-            "readable": list(request.readable),
-            "scratch": str(scratch),
-        }
-        message = protocol.pack_request(header, protocol.dump(list(request.inputs)))
+        message = protocol.pack_request(request_header(request, scratch), protocol.dump(list(request.inputs)))
         result_r, result_w = os.pipe()
         output_r, output_w = os.pipe()
         try:
@@ -278,6 +266,22 @@ class Pool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def request_header(request: RunRequest, scratch: Path) -> dict:
+    """What a zygote (and the child it forks) is told about a run, besides the input tensors."""
+    return {
+        "exercise_id": request.exercise_id,
+        "protocol": request.protocol,
+        "function": request.function,
+        "module": f"submission_{request.exercise_id}",
+        "source": request.source,
+        "filename": request.filename,
+        "timeout": request.timeout,
+        "memory_mb": request.memory_mb,
+        "readable": list(request.readable),
+        "scratch": str(scratch),
+    }
 
 
 def _worker_environment() -> dict[str, str]:

@@ -5,15 +5,15 @@
 SPEC §5 runs each exercise of each submission in its own child, so a
 submission costs six forks of a process that has imported torch. This starts
 ``--jobs`` processes set up exactly like `grader grade`'s zygotes
-(``grader.zygote.start(warm=True)``: torch, one thread, huge pages), and has
+(``grader.runner.zygote.start(warm=True)``: torch, one thread, huge pages), and has
 them all work as fast as they can for ``--seconds``, one submission after
 another, in these variants:
 
 - ``bare``: six children per submission that exit at once (fork + exit);
-- ``sandbox``: six children that also call ``grader.sandbox.enter`` in a fresh
+- ``sandbox``: six children that also call ``grader.runner.sandbox.enter`` in a fresh
   scratch directory (rlimits, Landlock, uid drop, seccomp), as every real
   child does;
-- ``harness``: six children running ``grader.child.run_child`` on a one-line
+- ``harness``: six children running ``grader.runner.child.run_child`` on a one-line
   function with no cases (everything a real child does but torch work);
 - ``exercises``: six children running ``run_child`` on the real exercises
   (the correct fixture submission on every public and hidden case), their
@@ -69,16 +69,16 @@ def measure(jobs: int, seconds: float, variant: str) -> float:
 def worker(variant: str, seconds: float) -> None:
     sys.path.insert(0, str(REPO))
     # Imported before zygote.start(), which takes the course folder off the import path.
-    from grader import child, protocol, sandbox, zygote
-    from grader.cases import build_cases
-    from grader.course import definition_and_config, find_course
-    from grader.pool import RunRequest, request_header
-    from grader.registry import EXERCISE_IDS
+    from grader.runner import child, sandbox, wire as protocol, zygote
+    from grader.core.cases import build_cases
+    from grader.core.course import definition_and_config, find_course
+    from grader.runner.pool import RunRequest, request_header
+    from grader.core.exercises import EXERCISE_IDS
 
     prepared = zygote.start(warm=True)
     course = find_course(REPO)
     correct = REPO / "tests" / "fixtures" / "submissions" / "correct"
-    requests = []  # what grader.pipeline asks the pool for, on the correct submission
+    requests = []  # what grader.core.pipeline asks the pool for, on the correct submission
     for exercise_id in EXERCISE_IDS:
         definition, config = definition_and_config(course, exercise_id)
         cases = build_cases(exercise_id, config.public, config.hidden, definition.cases, course.config.seed)

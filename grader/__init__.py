@@ -12,6 +12,6 @@ def check(*exercises: str, lang: str | None = None, course: str | None = None, v
     """Run the public checks of ``exercises`` (all when none) and return a report Jupyter displays."""
     from pathlib import Path
 
-    from grader.checking import check_for_notebook
+    from grader.commands.check import check_for_notebook
 
     return check_for_notebook(exercises, lang=lang, course=Path(course) if course else None, verbose=verbose)

@@ -104,17 +104,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from grader.course import find_course
+    from grader.core.course import find_course
     from grader.i18n import resolve_language
-    from grader.registry import EXERCISE_IDS
+    from grader.core.exercises import EXERCISE_IDS
 
     course = find_course(args.course)
     lang = resolve_language(args.lang, course.config.language)
     paths = _source_paths(course, EXERCISE_IDS, None)
-    from grader.pool import Pool
+    from grader.runner.pool import Pool
 
     with Pool(jobs=1) as pool:
-        from grader import checking
+        from grader.commands import check as checking
         from grader.render.listing import render_listing
 
         # The status is the public checks' verdict on this copy's files, so it is never stale.
@@ -124,7 +124,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from grader.course import find_course
+    from grader.core.course import find_course
     from grader.i18n import resolve_language
 
     course = find_course(args.course)
@@ -132,10 +132,11 @@ def _check(args: argparse.Namespace) -> int:
     exercise_ids = _exercises_for(args)
     paths = _source_paths(course, exercise_ids, args.file)
 
-    from grader.pool import Pool  # starts the zygote before this process pays for torch's import
+    from grader.runner.pool import Pool  # starts the zygote before this process pays for torch's import
 
     with Pool(jobs=1) as pool:
-        from grader import checking, plots
+        from grader.commands import check as checking
+        from grader.render import plots
 
         checked = checking.check(course, exercise_ids, paths, pool)
         _warn_missing_layers(pool)
@@ -157,15 +158,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from grader.course import find_course
+    from grader.core.course import find_course
     from grader.i18n import resolve_language
 
     course = find_course(args.course)
     lang = resolve_language(args.lang, course.config.language)
-    from grader.pool import Pool  # workers import torch while this process does
+    from grader.runner.pool import Pool  # workers import torch while this process does
 
     with Pool(jobs=args.jobs, warm=True) as pool:
-        from grader.batch import GradeOptions, grade_class
+        from grader.commands.grade import GradeOptions, grade_class
 
         _warn_missing_layers(pool)
         options = GradeOptions(out=args.out, jobs=args.jobs, lang=lang, timeout=args.timeout,
@@ -177,8 +178,8 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _dist(args: argparse.Namespace) -> int:
-    from grader.course import find_course
-    from grader.dist import make_dist
+    from grader.core.course import find_course
+    from grader.commands.dist import make_dist
 
     course = find_course(args.course)
     written = make_dist(course, args.out)
@@ -187,8 +188,8 @@ def _dist(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from grader.course import find_course
-    from grader.otter_export import export_otter
+    from grader.core.course import find_course
+    from grader.lms.otter_export import export_otter
 
     course = find_course(args.course)
     zip_path = export_otter(course, args.out)
@@ -205,8 +206,8 @@ def _warn_missing_layers(pool) -> None:
 
 
 def _exercises_for(args: argparse.Namespace) -> tuple[str, ...]:
-    from grader.course import select_exercises
-    from grader.registry import resolve_exercise
+    from grader.core.course import select_exercises
+    from grader.core.exercises import resolve_exercise
 
     if args.file is not None and not args.exercises:
         guessed = resolve_exercise(args.file.name.split("_")[0])

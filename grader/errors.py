@@ -8,7 +8,7 @@ layer failed to apply). A student's bad input is never an exception here: it is 
 from __future__ import annotations
 
 from grader.i18n import text
-from grader.results import Message, message
+from grader.core.results import Message, message
 
 
 class GraderError(Exception):

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 
 from grader.catalog import en, zh
-from grader.results import Message
+from grader.core.results import Message
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -61,8 +61,8 @@ def error_sentence(error: GraderError, lang: str | None, course: Path | None) ->
     """``error`` as one sentence in the user's language: ``lang``, else the course's, else the locale's."""
     if error.message is None:
         return str(error)
-    # Here, not at the top: grader.course imports grader.errors, which imports this module.
-    from grader.course import find_course
+    # Here, not at the top: grader.core.course imports grader.errors, which imports this module.
+    from grader.core.course import find_course
     from grader.errors import GraderError
 
     try:

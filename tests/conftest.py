@@ -15,12 +15,12 @@ import torch  # noqa: E402
 
 torch.set_num_threads(1)
 
-from grader import checking  # noqa: E402
-from grader.course import Course, find_course  # noqa: E402
+from grader.commands import check as checking  # noqa: E402
+from grader.core.course import Course, find_course  # noqa: E402
 from grader.i18n import say  # noqa: E402
-from grader.pool import Pool  # noqa: E402
-from grader.registry import exercise  # noqa: E402
-from grader.results import ExerciseResult  # noqa: E402
+from grader.runner.pool import Pool  # noqa: E402
+from grader.core.exercises import exercise  # noqa: E402
+from grader.core.results import ExerciseResult  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"

@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, REPO, SUBMISSIONS
-from grader.batch import GradeOptions, grade_class
-from grader.pool import Pool
+from grader.commands.grade import GradeOptions, grade_class
+from grader.runner.pool import Pool
 
 ADVERSARIAL = FIXTURES / "adversarial"
 TIMEOUT = 3.0
@@ -160,7 +160,7 @@ def stray_processes() -> list[str]:
         if info["state"] == "Z":
             continue
         marked = any(m in info["cmdline"] or m in info["comm"] for m in PROCESS_MARKERS)
-        unexpected_child = pid in descendants and not (info["uid"] == 0 and "grader.zygote" in info["cmdline"])
+        unexpected_child = pid in descendants and not (info["uid"] == 0 and "grader.runner.zygote" in info["cmdline"])
         if marked or unexpected_child:
             stray.append(f"{pid} uid={info['uid']} ppid={info['ppid']} {info['comm']!r} {info['cmdline'][:120]!r}")
     return stray

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SUBMISSIONS
-from grader.batch import GradeOptions, grade_class
+from grader.commands.grade import GradeOptions, grade_class
 from grader.errors import UsageError
-from grader.pool import Pool
-from grader.registry import EXERCISES
+from grader.runner.pool import Pool
+from grader.core.exercises import EXERCISES
 
 HEADER = ["submission", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "total"]
 FILES = {e.id: e.filename for e in EXERCISES}
@@ -549,9 +549,9 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
 
 def test_a_worker_failure_is_not_recorded_as_final(course, tmp_path):
     """If the grader's own worker dies mid-run, the submission is reported, not marked done: a rerun regrades it."""
-    from grader import records
+    from grader.core import records
     from grader.errors import RunnerError
-    from grader.pool import Pool
+    from grader.runner.pool import Pool
 
     class DyingPool:
         """A pool whose worker fails on every run (what a killed zygote looks like to the caller)."""

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SUBMISSIONS
-from grader import submissions
-from grader.batch import GradeOptions, grade_class
+from grader.core import submissions
+from grader.commands.grade import GradeOptions, grade_class
 from grader.errors import UsageError
-from grader.registry import EXERCISES
+from grader.core.exercises import EXERCISES
 
 
 def canvas_zip(path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""grader.checking: `grader.check(...)` in a notebook reports a mistake as a sentence, never a traceback."""
+"""grader.commands.check: `grader.check(...)` in a notebook reports a mistake as a sentence, never a traceback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""grader.compare: torch.testing's verdict, with shape and dtype checked first and every differing element kept."""
+"""grader.core.compare: torch.testing's verdict, with shape and dtype checked first and every differing element kept."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from grader.compare import SAMPLE_COUNT, compare, is_close, tolerances
+from grader.core.compare import SAMPLE_COUNT, compare, is_close, tolerances
 
 
 def assert_close_says(actual: torch.Tensor, expected: torch.Tensor, **tolerance) -> bool:

@@ -1,4 +1,4 @@
-"""grader.config: the repository's config.yaml loads; a broken one stops with one sentence naming file and key."""
+"""grader.core.config: the repository's config.yaml loads; a broken one stops with one sentence naming file and key."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from grader import cli
-from grader.config import load_config
+from grader.core.config import load_config
 from grader.errors import ConfigError
-from grader.registry import EXERCISE_IDS, case_names
+from grader.core.exercises import EXERCISE_IDS, case_names
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "config.yaml"

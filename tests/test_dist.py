@@ -15,7 +15,7 @@ from conftest import REPO, SUBMISSIONS
 from grader.cli import main
 from grader.errors import ConfigError
 from grader.i18n import say
-from grader.reference import load_shipped
+from grader.core.reference import load_shipped
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""grader.grading through the real pipeline: points follow checks, public and hidden cases, and config.yaml."""
+"""grader.core.scoring through the real pipeline: points follow checks, public and hidden cases, and config.yaml."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import pipeline, sources
-from grader.registry import EXERCISE_IDS, exercise
+from grader.core import pipeline, sources
+from grader.core.exercises import EXERCISE_IDS, exercise
 from grader.render.gradescope import results_json
-from grader.results import SubmissionResult
+from grader.core.results import SubmissionResult
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 

@@ -1,4 +1,4 @@
-"""grader.harvest: whatever code returned or raised becomes plain, inert data."""
+"""grader.runner.harvest: whatever code returned or raised becomes plain, inert data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import harvest
+from grader.runner import harvest
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader import diagnose, results
+from grader.core import diagnose, results
 from grader.catalog import en, zh
 from grader.i18n import resolve_language, say, text
-from grader.registry import EXERCISES
+from grader.core.exercises import EXERCISES
 
 PACKAGE = Path(grader.__file__).resolve().parent
 KEYED_CALLS = {"message", "text", "_matches", "_scaled", "_doubled"}

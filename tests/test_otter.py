@@ -12,8 +12,8 @@ import pytest
 
 from conftest import REPO, SUBMISSIONS
 from grader.cli import main
-from grader.course import find_course
-from grader.registry import EXERCISES
+from grader.core.course import find_course
+from grader.core.exercises import EXERCISES
 
 otter = pytest.importorskip("otter", reason="the otter extra is not installed")
 OTTER = Path(sys.executable).with_name("otter")
@@ -66,7 +66,7 @@ def test_export_writes_the_promised_files(autograder):
     requirements = (out / "requirements.txt").read_text().split()
     assert "torch==2.13.0" in requirements and any("autograd-grader" in r for r in requirements)
     config = json.loads((out / "otter_config.json").read_text())
-    assert "grader.otter_plugin.AutogradGraderPlugin" in json.dumps(config["plugins"])
+    assert "grader.lms.otter_plugin.AutogradGraderPlugin" in json.dumps(config["plugins"])
     ex03 = (out / "tests" / "ex03.py").read_text()
     assert "hidden=True" in ex03 and "hidden=False" in ex03
 

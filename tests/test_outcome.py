@@ -1,4 +1,4 @@
-"""grader.outcome: the child's data is accepted only in the exact shape of a harvest."""
+"""grader.runner.outcome: the child's data is accepted only in the exact shape of a harvest."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import drive, harvest, protocol
-from grader.outcome import (
+from grader.runner import calling as drive, harvest, wire as protocol
+from grader.runner.outcome import (
     InvalidResult,
     NoneValue,
     NumberValue,
@@ -19,7 +19,7 @@ from grader.outcome import (
     parse_case,
     parse_value,
 )
-from grader.registry import exercise
+from grader.core.exercises import exercise
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 

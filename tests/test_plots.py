@@ -1,4 +1,4 @@
-"""grader.plots: the ex06 figure is written for right and missing answers, labelled in a language its font can draw."""
+"""grader.render.plots: the ex06 figure is written for right and missing answers, labelled in a language its font can draw."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import warnings
 import pytest
 
 from conftest import SUBMISSIONS
-from grader import checking, plots
-from grader.registry import exercise
+from grader.commands import check as checking
+from grader.render import plots
+from grader.core.exercises import exercise
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

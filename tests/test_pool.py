@@ -1,4 +1,4 @@
-"""grader.pool with real zygote children: every way a run can end is reported as data, and the pool lives on."""
+"""grader.runner.pool with real zygote children: every way a run can end is reported as data, and the pool lives on."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import pool as pool_module
-from grader.cases import build_cases
-from grader.pool import RunRequest
-from grader.registry import exercise
+from grader.runner import pool as pool_module
+from grader.core.cases import build_cases
+from grader.runner.pool import RunRequest
+from grader.core.exercises import exercise
 
 REPO = Path(__file__).resolve().parent.parent
 SUBMISSIONS = REPO / "tests" / "fixtures" / "submissions"
@@ -18,7 +18,7 @@ EX03 = exercise("ex03")
 
 
 def ex03_request(source: str, timeout: float = 10.0) -> RunRequest:
-    """A run of ex03's public case, built the way grader.pipeline builds it."""
+    """A run of ex03's public case, built the way grader.core.pipeline builds it."""
     cases = build_cases("ex03", ("book",), (), EX03.cases, 2026)
     return RunRequest(
         exercise_id="ex03",

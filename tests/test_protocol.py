@@ -1,4 +1,4 @@
-"""grader.protocol: result frames parse only when whole, and payloads load only as inert data."""
+"""grader.runner.wire: result frames parse only when whole, and payloads load only as inert data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import struct
 import pytest
 import torch
 
-from grader import protocol
-from grader.protocol import FrameError
+from grader.runner import wire as protocol
+from grader.runner.wire import FrameError
 
 
 def test_frame_round_trip():

@@ -9,7 +9,7 @@ import pytest
 
 from grader.render.gradescope import results_json
 from grader.render.terminal import render_submission
-from grader.results import SubmissionResult
+from grader.core.results import SubmissionResult
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}

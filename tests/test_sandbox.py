@@ -1,4 +1,4 @@
-"""grader.sandbox on real processes: fork a child, enter the sandbox, probe it, report back through a pipe."""
+"""grader.runner.sandbox on real processes: fork a child, enter the sandbox, probe it, report back through a pipe."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import torch
 # Before any op: a forked child of a process whose OpenMP pool exists hangs in its first parallel op.
 torch.set_num_threads(1)
 
-from grader import sandbox  # noqa: E402
+from grader.runner import sandbox  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox's kernel layers are Linux-only")
 

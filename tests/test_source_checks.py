@@ -1,4 +1,4 @@
-"""grader.source_checks: cosine uses are found by parsing the source, not by searching its text."""
+"""grader.core.source_scan: cosine uses are found by parsing the source, not by searching its text."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.source_checks import cosine_uses, parse
+from grader.core.source_scan import cosine_uses, parse
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 EX06 = "ex06_sin_cos.py"

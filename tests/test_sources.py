@@ -1,4 +1,4 @@
-"""grader.sources: a submission's bytes become text and a syntax tree in the trusted process, or a clear problem."""
+"""grader.core.sources: a submission's bytes become text and a syntax tree in the trusted process, or a clear problem."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import sources
-from grader.sources import MAX_SOURCE_BYTES, from_bytes
+from grader.core import sources
+from grader.core.sources import MAX_SOURCE_BYTES, from_bytes
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 EX03 = "ex03_sum_backward.py"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from grader.compare import Mismatch
+from grader.core.compare import Mismatch
 from grader.i18n import say, text
-from grader.results import CaseFinding, CheckResult, ExerciseResult, Message
+from grader.core.results import CaseFinding, CheckResult, ExerciseResult, Message
 
 MAX_FINDINGS = 1
 """Failing cases shown per check unless verbose: the first one says what to fix."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from grader.config import CourseConfig
+from grader.core.config import CourseConfig
 from grader.i18n import say, text
 from grader.render import feedback
-from grader.results import CheckResult, ExerciseResult, SubmissionResult
+from grader.core.results import CheckResult, ExerciseResult, SubmissionResult
 
 
 def results_json(result: SubmissionResult, config: CourseConfig, lang: str) -> dict:

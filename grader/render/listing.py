@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from grader.config import CourseConfig
+from grader.core.config import CourseConfig
 from grader.i18n import text
-from grader.results import SubmissionResult
+from grader.core.results import SubmissionResult
 
 
 def render_listing(result: SubmissionResult, config: CourseConfig, lang: str) -> str:

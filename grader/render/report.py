@@ -7,9 +7,9 @@ import io
 import statistics
 from collections import Counter
 
-from grader.config import CourseConfig
+from grader.core.config import CourseConfig
 from grader.i18n import text
-from grader.records import GradeRecord
+from grader.core.records import GradeRecord
 
 TOP_MISCONCEPTIONS = 5
 # Problems that say nothing about autograd understanding: counted apart from misconceptions.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from grader.config import CourseConfig
+from grader.core.config import CourseConfig
 from grader.i18n import text
 from grader.render import feedback
-from grader.results import STATUS_PASSED, ExerciseResult, Message, SubmissionResult
+from grader.core.results import STATUS_PASSED, ExerciseResult, Message, SubmissionResult
 
 _STYLES = {"ok": "32", "bad": "31", "warn": "33", "bold": "1", "dim": "2"}
 

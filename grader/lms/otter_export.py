@@ -4,7 +4,7 @@ Writes into OUT: the student notebook (``autograd.ipynb``) and script
 (``autograd.py``); one exception-format otter test file per exercise with
 one test case per grader check and case group (public ones visible, hidden
 ones hidden, points from config.yaml); ``otter_config.json`` enabling
-``grader.otter_plugin.AutogradGraderPlugin``; ``requirements.txt`` pinning
+``grader.lms.otter_plugin.AutogradGraderPlugin``; ``requirements.txt`` pinning
 torch and this package, whose source ships inside the zip; and the
 ``autograder.zip`` that ``otter generate`` builds from them.
 """
@@ -17,11 +17,12 @@ import shutil
 from pathlib import Path
 
 import grader
-from grader import notebooks, reference
-from grader.course import Course
+from grader.lms import notebooks
+from grader.core import reference
+from grader.core.course import Course
 from grader.errors import UsageError
-from grader.grading import layout
-from grader.registry import EXERCISES
+from grader.core.scoring import layout
+from grader.core.exercises import EXERCISES
 
 TORCH_PIN = "torch==2.13.0"
 PACKAGE_DIR = "autograd-grader"
@@ -46,7 +47,7 @@ def test_file(exercise_id: str, title: str, tests: tuple[tuple[str, bool, float]
             "",
             f"@test_case(name={name!r}, points={points!r}, hidden={not public!r})",
             f"def test_{index}(env):",
-            "    # The verdict comes from grader.otter_plugin, computed in sandboxed processes before the",
+            "    # The verdict comes from grader.lms.otter_plugin, computed in sandboxed processes before the",
             "    # notebook kernel starts; this body only runs if that plugin is missing.",
             '    raise AssertionError("autograd-grader\'s otter plugin did not run: install autograd-grader")',
             "",
@@ -88,7 +89,7 @@ def export_otter(course: Course, out: Path) -> Path:
         "lang": "python",
         "show_stdout": False,
         "show_hidden": False,
-        "plugins": [{"grader.otter_plugin.AutogradGraderPlugin": {"course": "course", "jobs": 2}}],
+        "plugins": [{"grader.lms.otter_plugin.AutogradGraderPlugin": {"course": "course", "jobs": 2}}],
     }
     (out / "otter_config.json").write_text(json.dumps(otter_config, indent=2) + "\n", "utf-8")
     (out / "requirements.txt").write_text(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import source_checks
-from grader.results import Message, message
+from grader.core import source_scan as source_checks
+from grader.core.results import Message, message
 
 MAX_SOURCE_BYTES = 1 << 20
 

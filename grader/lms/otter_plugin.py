@@ -28,12 +28,12 @@ from pathlib import Path
 from otter.plugins import AbstractOtterPlugin
 from otter.test_files.abstract_test import TestCaseResult
 
-from grader.course import find_course
+from grader.core.course import find_course
 from grader.errors import GraderError
 from grader.i18n import resolve_language
-from grader.registry import EXERCISE_IDS
+from grader.core.exercises import EXERCISE_IDS
 from grader.render.feedback import check_lines, exercise_problem_lines
-from grader.results import SubmissionResult
+from grader.core.results import SubmissionResult
 
 OTTER_LOG = ".OTTER_LOG"
 
@@ -103,8 +103,8 @@ class AutogradGraderPlugin(AbstractOtterPlugin):
 
 def grade_submission(path: Path, course_dir: Path, settings: dict) -> tuple[SubmissionResult, str]:
     """Grade one otter submission (.ipynb or .py holding all six functions) with the isolated runner."""
-    from grader import pipeline, submissions
-    from grader.pool import Pool
+    from grader.core import pipeline, submissions
+    from grader.runner.pool import Pool
 
     course = find_course(course_dir)
     lang = resolve_language(settings.get("lang"), course.config.language)

@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import pipeline, sources
-from grader.course import Course
-from grader.pipeline import ExercisePlan
-from grader.pool import Pool, RunResult
-from grader.results import SubmissionResult
+from grader.core import pipeline, sources
+from grader.core.course import Course
+from grader.core.pipeline import ExercisePlan
+from grader.runner.pool import Pool, RunResult
+from grader.core.results import SubmissionResult
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def display_path(path: Path) -> str:
 
 def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: Path | None, verbose: bool):
     """``grader.check(...)`` in Jupyter: the same checks as the command line, rendered for a notebook."""
-    from grader.course import find_course, select_exercises
+    from grader.core.course import find_course, select_exercises
     from grader.errors import GraderError
     from grader.i18n import error_sentence, resolve_language
     from grader.render.notebook import NotebookReport

@@ -2,7 +2,7 @@
 
 Runs where the code under test runs: in the sandboxed child for students, in
 the trusted process for references. The output holds only dicts, lists,
-strings, numbers, None and plain ``torch.Tensor`` objects, so ``grader.protocol``
+strings, numbers, None and plain ``torch.Tensor`` objects, so ``grader.runner.wire``
 can send it as inert bytes and it carries no behaviour.
 """
 

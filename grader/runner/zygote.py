@@ -1,6 +1,6 @@
 """The zygote: a process that has imported torch and nothing of the answers, and forks one child per run.
 
-Started by ``grader.pool`` as ``python -m grader.zygote FD``. Forking from a
+Started by ``grader.runner.pool`` as ``python -m grader.runner.zygote FD``. Forking from a
 process that already imported torch costs ≈10 ms instead of ≈900 ms for a
 fresh interpreter (ISOLATION.md). It never computes a reference, never sees
 a result (children write straight to pipes the trusted process owns, passed
@@ -25,13 +25,13 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from grader.sandbox import Prepared
+    from grader.runner.sandbox import Prepared
 
 
 def serve(sock: socket.socket, warm: bool) -> None:
     """Answer requests until the trusted process closes the socket."""
     prepared = start(warm)
-    from grader import child, protocol, sandbox
+    from grader.runner import child, sandbox, wire as protocol
 
     sock.sendall(json.dumps({"ready": True, "layers": sandbox.describe(prepared)}).encode())
 
@@ -68,7 +68,7 @@ def start(warm: bool) -> Prepared:
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    from grader import child, protocol, sandbox
+    from grader.runner import child, sandbox, wire as protocol
 
     protocol.load(protocol.dump({"warm": [torch.zeros(2, dtype=torch.float64)]}))
     prepared = sandbox.prepare()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from grader import diagnose
-from grader.cases import Case
-from grader.compare import compare
-from grader.config import Tolerance
-from grader.outcome import CaseRun, SequenceValue, TensorValue, Value
-from grader.registry import Check, ExerciseDef
-from grader.results import CaseFinding, Message, message
+from grader.core import diagnose
+from grader.core.cases import Case
+from grader.core.compare import compare
+from grader.core.config import Tolerance
+from grader.runner.outcome import CaseRun, SequenceValue, TensorValue, Value
+from grader.core.exercises import Check, ExerciseDef
+from grader.core.results import CaseFinding, Message, message
 
 
 def target(run: CaseRun, path: str) -> Value | Message:

@@ -10,13 +10,13 @@ the hidden one.
 
 from __future__ import annotations
 
-from grader import checks, diagnose
-from grader.cases import Case
-from grader.config import ExerciseConfig
-from grader.outcome import CaseRun
-from grader.pool import RunResult
-from grader.registry import Check, ExerciseDef
-from grader.results import (
+from grader.core import diagnose, evaluate as checks
+from grader.core.cases import Case
+from grader.core.config import ExerciseConfig
+from grader.runner.outcome import CaseRun
+from grader.runner.pool import RunResult
+from grader.core.exercises import Check, ExerciseDef
+from grader.core.results import (
     STATUS_ERROR,
     STATUS_FAILED,
     STATUS_NOT_ATTEMPTED,
@@ -28,7 +28,7 @@ from grader.results import (
     Message,
     message,
 )
-from grader.sources import SourceFile
+from grader.core.sources import SourceFile
 
 
 def grade_exercise(definition: ExerciseDef, config: ExerciseConfig, cases: tuple[Case, ...],

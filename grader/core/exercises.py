@@ -1,7 +1,7 @@
 """The six exercises declared as data: files, functions, calling protocol, cases and checks.
 
 Nothing here computes an expected value: expected values come from running
-``solutions/`` on the same inputs (see ``grader.reference``). This module
+``solutions/`` on the same inputs (see ``grader.core.reference``). This module
 imports no torch, so the command line can validate a config and start its
 workers before paying for torch's import.
 """
@@ -18,7 +18,7 @@ PROTOCOL_CALL_BACKWARD = "call_backward"
 
 @dataclass(frozen=True)
 class CaseDef:
-    """One input recipe. ``kind`` and ``params`` are turned into tensors by grader.cases."""
+    """One input recipe. ``kind`` and ``params`` are turned into tensors by grader.core.cases."""
 
     name: str
     kind: str

@@ -1,7 +1,7 @@
 """Expected values: the reference solutions run on the cases, in this trusted process.
 
 Runs ``solutions/`` through the very calling protocol students go through
-(``grader.drive``), so expected values are never typed into checks. A
+(``grader.runner.calling``), so expected values are never typed into checks. A
 student copy has no ``solutions/``: there the public cases' expected values
 come from ``expected/public.bin``, written once by ``grader dist`` from the
 solutions, and hidden cases do not exist.
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from grader import drive, protocol
-from grader.cases import Case
+from grader.runner import calling as drive, wire as protocol
+from grader.core.cases import Case
 from grader.errors import ConfigError
-from grader.outcome import CaseRun, InvalidResult, parse_case
-from grader.registry import ExerciseDef
+from grader.runner.outcome import CaseRun, InvalidResult, parse_case
+from grader.core.exercises import ExerciseDef
 
 EXPECTED_FILE = Path("expected") / "public.bin"
 

@@ -12,9 +12,9 @@ from typing import Callable
 
 import torch
 
-from grader.compare import is_close
-from grader.outcome import ErrorInfo, NoneValue, NumberValue, OtherValue, SequenceValue, TensorValue, Value
-from grader.results import Message, message
+from grader.core.compare import is_close
+from grader.runner.outcome import ErrorInfo, NoneValue, NumberValue, OtherValue, SequenceValue, TensorValue, Value
+from grader.core.results import Message, message
 
 # (substring of the error message, catalogue key), first match wins.
 _KNOWN_ERRORS: tuple[tuple[str, str, str], ...] = (

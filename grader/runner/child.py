@@ -16,7 +16,7 @@ import sys
 import traceback
 import types
 
-from grader import drive, harvest, lifeline, protocol, sandbox
+from grader.runner import calling as drive, harvest, lifeline, sandbox, wire as protocol
 
 
 def run_child(header: dict, payload: bytes, result_fd: int, output_fd: int, prepared: sandbox.Prepared) -> None:

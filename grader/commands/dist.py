@@ -14,12 +14,13 @@ from pathlib import Path
 
 import yaml
 
-from grader import notebooks, reference
+from grader.lms import notebooks
+from grader.core import reference
 from grader.atomic import write_atomic
-from grader.cases import build_cases
-from grader.course import Course
+from grader.core.cases import build_cases
+from grader.core.course import Course
 from grader.errors import UsageError
-from grader.registry import EXERCISES
+from grader.core.exercises import EXERCISES
 
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "requirements.txt")
 STUDENT_README = """# 自动微分练习 · Autograd exercises

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.results import SubmissionResult
+from grader.core.results import SubmissionResult
 
 RECORD_NAME = "grade.json"
 RESULTS_NAME = "results.json"

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import UsageError
-from grader.registry import EXERCISES, resolve_exercise
-from grader.results import Message, message
-from grader.sources import MAX_SOURCE_BYTES
+from grader.core.exercises import EXERCISES, resolve_exercise
+from grader.core.results import Message, message
+from grader.core.sources import MAX_SOURCE_BYTES
 
 KIND_DIRECTORY = "directory"
 KIND_ZIP = "zip"

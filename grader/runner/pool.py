@@ -1,6 +1,6 @@
 """The trusted side of the sandboxed runner: zygote workers, one request per run, results as data.
 
-A ``Pool`` starts ``jobs`` zygote processes (``grader.zygote``) and hands each
+A ``Pool`` starts ``jobs`` zygote processes (``grader.runner.zygote``) and hands each
 run to an idle one. For every run it makes two pipes — one for the result
 frame, one for the child's stdout/stderr — and passes their write ends to
 the zygote with SCM_RIGHTS, so the child's bytes flow straight to this
@@ -36,7 +36,7 @@ from grader.errors import RunnerError
 if TYPE_CHECKING:
     import torch
 
-    from grader.outcome import CaseRun, ErrorInfo
+    from grader.runner.outcome import CaseRun, ErrorInfo
 
 OUTPUT_CAP = 16 << 10
 """Bytes of a child's stdout/stderr kept for feedback; the rest is drained and counted."""
@@ -94,7 +94,7 @@ class Worker:
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._log = open(workdir / f"zygote-{id(self)}.log", "wb")  # noqa: SIM115 - lives as long as the worker
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "grader.zygote", str(theirs.fileno()), *(["--warm"] if warm else [])],
+            [sys.executable, "-m", "grader.runner.zygote", str(theirs.fileno()), *(["--warm"] if warm else [])],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -120,7 +120,7 @@ class Worker:
         return self.layers
 
     def run(self, request: RunRequest, scratch: Path) -> RunResult:
-        from grader import protocol
+        from grader.runner import wire as protocol
 
         self.wait_ready()
         message = protocol.pack_request(request_header(request, scratch), protocol.dump(list(request.inputs)))
@@ -144,7 +144,7 @@ class Worker:
         return _interpret(collected, len(request.inputs))
 
     def _collect(self, result_r: int, output_r: int, timeout: float) -> _Collected:
-        from grader import protocol
+        from grader.runner import wire as protocol
 
         collected = _Collected()
         selector = selectors.DefaultSelector()
@@ -296,8 +296,8 @@ def _worker_environment() -> dict[str, str]:
 
 
 def _interpret(collected: _Collected, case_count: int) -> RunResult:
-    from grader import protocol
-    from grader.outcome import InvalidResult
+    from grader.runner import wire as protocol
+    from grader.runner.outcome import InvalidResult
 
     status = collected.status or {}
     exit_code = status.get("exit_code")
@@ -330,7 +330,7 @@ def _interpret(collected: _Collected, case_count: int) -> RunResult:
 
 
 def _parse_payload(payload: object, case_count: int, common: dict) -> RunResult:
-    from grader.outcome import InvalidResult, parse_case, parse_error
+    from grader.runner.outcome import InvalidResult, parse_case, parse_error
 
     if not isinstance(payload, dict):
         raise InvalidResult("result is not a mapping")

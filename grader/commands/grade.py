@@ -20,17 +20,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grader
-from grader import pipeline, records, submissions
+from grader.core import pipeline, records, submissions
 from grader.atomic import write_atomic
-from grader.course import Course
+from grader.core.course import Course
 from grader.errors import UsageError
-from grader.pool import Pool
-from grader.progress import Progress
-from grader.records import GradeRecord
-from grader.registry import EXERCISE_IDS
+from grader.runner.pool import Pool
+from grader.render.progress import Progress
+from grader.core.records import GradeRecord
+from grader.core.exercises import EXERCISE_IDS
 from grader.render.gradescope import results_json
 from grader.render.report import canvas_csv, grades_csv, summary_json
-from grader.results import SubmissionResult
+from grader.core.results import SubmissionResult
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # importing compare would import torch; the CLI imports this module before that
-    from grader.compare import Mismatch
+    from grader.core.compare import Mismatch
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.checking import CheckRun
+from grader.commands.check import CheckRun
 from grader.i18n import text
-from grader.outcome import TensorValue
+from grader.runner.outcome import TensorValue
 
 PLOTTED = ("ex06",)
 # Fonts with Chinese glyphs that students' systems commonly have (Linux, Windows, macOS), best first.

@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.config import CourseConfig, ExerciseConfig, load_config
+from grader.core.config import CourseConfig, ExerciseConfig, load_config
 from grader.errors import ConfigError, UsageError
-from grader.registry import EXERCISE_IDS, ExerciseDef, exercise, resolve_exercise
+from grader.core.exercises import EXERCISE_IDS, ExerciseDef, exercise, resolve_exercise
 
 CONFIG_NAME = "config.yaml"
 

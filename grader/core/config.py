@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import yaml
 
 from grader.errors import ConfigError
-from grader.registry import EXERCISE_IDS, case_names
+from grader.core.exercises import EXERCISE_IDS, case_names
 
 LANGUAGES = ("zh", "en")
 _VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from grader.registry import CaseDef
+from grader.core.exercises import CaseDef
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.registry import EXERCISES
+from grader.core.exercises import EXERCISES
 
 INTRO = (
     "# 自动微分 · Automatic differentiation (《动手学深度学习》2.5)\n\n"

@@ -12,8 +12,8 @@ from typing import Callable
 
 import torch
 
-from grader import harvest
-from grader.registry import PROTOCOL_CALL_BACKWARD
+from grader.runner import harvest
+from grader.core.exercises import PROTOCOL_CALL_BACKWARD
 
 
 def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file: str) -> dict:

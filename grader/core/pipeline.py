@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from grader import reference, sources
-from grader.cases import Case, build_cases
+from grader.core import reference, sources
+from grader.core.cases import Case, build_cases
 from grader.errors import RunnerError
-from grader.config import ExerciseConfig
-from grader.course import Course, definition_and_config
-from grader.grading import grade_exercise
-from grader.outcome import CaseRun
-from grader.pool import Pool, RunRequest, RunResult
-from grader.registry import ExerciseDef
-from grader.results import ExerciseResult, SubmissionResult
-from grader.sources import SourceFile
-from grader.submissions import SubmissionFiles
+from grader.core.config import ExerciseConfig
+from grader.core.course import Course, definition_and_config
+from grader.core.scoring import grade_exercise
+from grader.runner.outcome import CaseRun
+from grader.runner.pool import Pool, RunRequest, RunResult
+from grader.core.exercises import ExerciseDef
+from grader.core.results import ExerciseResult, SubmissionResult
+from grader.core.sources import SourceFile
+from grader.core.submissions import SubmissionFiles
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def run_and_grade(exercise_plan: ExercisePlan, source: SourceFile,
 
 
 def grade_files(files: SubmissionFiles, plans: tuple[ExercisePlan, ...], pool: Pool) -> SubmissionResult:
-    """Every planned exercise of one submission read by grader.submissions (safe to call from many threads)."""
+    """Every planned exercise of one submission read by grader.core.submissions (safe to call from many threads)."""
     exercises = []
     scopes = dict(files.cosine_scope)
     for exercise_plan in plans:

@@ -1,0 +1,1 @@
+"""The commands a user runs: check, grade, dist, list, export."""

@@ -1,0 +1,1 @@
+"""The trusted core: course data, cases, references, comparison, diagnosis, scoring, results."""

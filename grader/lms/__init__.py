@@ -1,0 +1,1 @@
+"""Learning-management systems: otter-grader (Gradescope), Canvas, notebooks."""

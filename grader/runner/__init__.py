@@ -1,0 +1,1 @@
+"""The sandboxed runner: worker pool, zygote, child harness, wire format, calling protocol."""

@@ -62,6 +62,14 @@ def course():
 
 def run_sandboxed(prepared, policy, probes, timeout=60.0):
     """Fork; in the child setsid, enter the sandbox, run each probe; return {name: [outcome, detail]}."""
+    return run_forked(lambda: sandbox.enter(prepared, policy), probes, timeout)
+
+
+def run_forked(setup, probes, timeout=60.0):
+    """Fork; in the child setsid, run ``setup`` (reported as "enter"), each probe; return {name: [outcome, detail]}.
+
+    The per-layer tests pass one module's install step as ``setup`` to read back what that layer did.
+    """
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
@@ -72,7 +80,7 @@ def run_sandboxed(prepared, policy, probes, timeout=60.0):
             report = {}
             started = time.perf_counter()
             try:
-                sandbox.enter(prepared, policy)
+                setup()
             except BaseException as error:  # noqa: BLE001
                 report["enter"] = ["error", type(error).__name__, str(error)]
             else:
@@ -164,6 +172,12 @@ def capabilities():
     return {key: int(fields[key], 16) for key in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd")}
 
 
+def filters():
+    with open("/proc/self/status") as handle:
+        fields = dict(line.split(":", 1) for line in handle)
+    return {key: fields[key].strip() for key in ("NoNewPrivs", "Seccomp")}
+
+
 def fresh_stdlib_import():
     # A stdlib module not loaded before enter: the interpreter under /root must stay importable.
     sys.modules.pop("colorsys", None)
@@ -229,6 +243,7 @@ def test_child_is_confined(prepared, course):
         ("big_alloc", lambda: len(bytearray(4 << 30))),
         ("ids", lambda: [os.getuid(), os.geteuid(), os.getgid(), os.getegid(), os.getgroups()]),
         ("caps", capabilities),
+        ("filters", filters),
         ("kill_parent", lambda: os.kill(parent, 0)),
         ("unshare", unshare_user_ns),
         ("stdlib_import", fresh_stdlib_import),
@@ -258,6 +273,7 @@ def test_child_is_confined(prepared, course):
     assert allowed("torch") == [3.0, 256.0]
     assert allowed("ids") == [65534, 65534, 65534, 65534, []]
     assert allowed("caps") == {"CapEff": 0, "CapPrm": 0, "CapInh": 0, "CapAmb": 0, "CapBnd": 0}
+    assert allowed("filters") == {"NoNewPrivs": "1", "Seccomp": "2"}
     assert allowed("stdlib_import") == 1.0
 
     # The parent is untouched: still root, can fork, open sockets, read the answers; no mounts leaked.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
+
+from grader.runner.sandbox import libc as native
 
 
 def die_with_parent() -> None:
@@ -13,11 +14,8 @@ def die_with_parent() -> None:
     The kernel watches the parent *thread*: whoever starts a worker must do so
     from a thread that lives as long as the worker should.
     """
-    if not sys.platform.startswith("linux"):
+    if not native.LINUX:
         return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    native.prctl(native.libc(), native.PR_SET_PDEATHSIG, int(signal.SIGKILL))
     if os.getppid() == 1:  # the parent died before the request took effect
         os._exit(0)

@@ -5,15 +5,10 @@ from __future__ import annotations
 import locale
 import os
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from grader.catalog import en, zh
 from grader.core.results import Message
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from grader.errors import GraderError
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = MappingProxyType({"en": en.MESSAGES, "zh": zh.MESSAGES})
 
@@ -51,22 +46,12 @@ def text(key: str, lang: str, **params: object) -> str:
         return template
 
 
+def has_message(key: str) -> bool:
+    """Whether the catalogue words ``key`` (English is complete by test)."""
+    return key in en.MESSAGES
+
+
 def say(msg: Message, lang: str) -> str:
     """Word a Message in ``lang``; a quoted code line that is empty is left out."""
     worded = text(msg.key, lang, **msg.values)
     return "\n".join(line for line in worded.splitlines() if line.strip())
-
-
-def error_sentence(error: GraderError, lang: str | None, course: Path | None) -> str:
-    """``error`` as one sentence in the user's language: ``lang``, else the course's, else the locale's."""
-    if error.message is None:
-        return str(error)
-    # Here, not at the top: grader.core.course imports grader.errors, which imports this module.
-    from grader.core.course import find_course
-    from grader.errors import GraderError
-
-    try:
-        configured = find_course(course).config.language
-    except GraderError:
-        configured = None  # the error may be that there is no course here
-    return say(error.message, resolve_language(lang, configured))

@@ -1,14 +1,15 @@
-"""Shared fixtures: the real course in this repository, one warm worker pool, and fixture submissions."""
+"""Shared fixtures: the real course in this repository, one warm worker pool, and fixture submissions.
+
+Plain constants and functions the tests share live in helpers.py; this module holds only pytest fixtures.
+"""
 
 from __future__ import annotations
 
 import os
 
 # One OpenMP thread before torch is imported anywhere in the test process: test_sandbox forks
-# this process, and a fork after OpenMP started deadlocks (ISOLATION.md).
+# this process, and a child forked after OpenMP started its threads deadlocks in its first torch op.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -17,14 +18,9 @@ torch.set_num_threads(1)
 
 from grader.commands import check as checking  # noqa: E402
 from grader.core.course import Course, find_course  # noqa: E402
-from grader.i18n import say  # noqa: E402
 from grader.runner.pool import Pool  # noqa: E402
-from grader.core.exercises import exercise  # noqa: E402
 from grader.core.results import ExerciseResult  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "tests" / "fixtures"
-SUBMISSIONS = FIXTURES / "submissions"
+from helpers import REPO, SUBMISSIONS  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +41,7 @@ def check_submission(course, pool):
     """check_submission(scenario, exercise_id) -> ExerciseResult for tests/fixtures/submissions/<scenario>."""
 
     def run(scenario: str, exercise_id: str) -> ExerciseResult:
-        path = SUBMISSIONS / scenario / exercise(exercise_id).filename
+        path = SUBMISSIONS / scenario / course.config.exercise(exercise_id).filename
         return checking.check(course, (exercise_id,), {exercise_id: path}, pool).result.exercises[0]
 
     return run
-
-
-def feedback_text(result: ExerciseResult, lang: str) -> str:
-    """Every problem in a result, worded in ``lang`` (what a student would read)."""
-    messages = [result.problem] if result.problem else []
-    messages += [f.problem for check in result.checks for f in check.findings if f.problem is not None]
-    return "\n".join(say(m, lang) for m in messages)

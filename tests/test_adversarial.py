@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, REPO, SUBMISSIONS
+from helpers import FIXTURES, REPO, SUBMISSIONS
 from grader.commands.grade import GradeOptions, grade_class
 from grader.runner.pool import Pool
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SUBMISSIONS
+from helpers import REPO, SUBMISSIONS
 from grader.commands.grade import GradeOptions, grade_class
 from grader.errors import UsageError
 from grader.runner.pool import Pool
-from grader.core.exercises import EXERCISES
+from helpers import EXERCISES
 
 HEADER = ["submission", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "total"]
 FILES = {e.id: e.filename for e in EXERCISES}
@@ -162,11 +162,11 @@ def test_summary_json(three, course):
         passed = sum(1 for r in rows.values() if r[exercise.id] == exercise.points)
         assert entry["pass_rate"] == pytest.approx(passed / 3, abs=1e-3)
     mistakes = {m["key"]: m["count"] for m in summary["exercises"]["ex01"]["misconceptions"]}
-    assert mistakes.get("ex01.grad_accumulated") == 1
-    assert {m["key"] for m in summary["exercises"]["ex06"]["misconceptions"]} >= {"ex06.uses_cos"}
+    assert mistakes.get("hint.accumulated_twice") == 1
+    assert {m["key"] for m in summary["exercises"]["ex06"]["misconceptions"]} >= {"banned.cos"}
     # Not-attempted is a problem, not an autograd misconception.
     everywhere = {m["key"] for m in summary["misconceptions"]}
-    assert "not_attempted" not in everywhere and "ex02.not_zeroed" in everywhere
+    assert "not_attempted" not in everywhere and "hint.not_zeroed" in everywhere
     assert all(isinstance(m["count"], int) and m["count"] >= 1 and m["en"] for m in summary["misconceptions"])
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SUBMISSIONS
+from helpers import REPO, SUBMISSIONS
 from grader.core import submissions
 from grader.commands.grade import GradeOptions, grade_class
 from grader.errors import UsageError
-from grader.core.exercises import EXERCISES
+from helpers import EXERCISES
 
 
 def canvas_zip(path: Path) -> Path:
@@ -33,7 +33,7 @@ def test_bulk_zip_is_grouped_by_student(tmp_path):
     found = submissions.discover([canvas_zip(tmp_path / "submissions.zip")])
     assert [(s.name, s.canvas_id) for s in found] == [("lichen_1002", "1002"), ("wanganna_1001", "1001"),
                                                        ("zhaolei_1003", "1003")]
-    lichen = submissions.read(found[0])
+    lichen = submissions.read(found[0], EXERCISES)
     assert lichen.file("ex03") == (REPO / "solutions" / "ex03_sum_backward.py").read_bytes()
     assert lichen.file("ex01") is None
 

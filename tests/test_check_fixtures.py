@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import feedback_text
+from helpers import feedback_text
 
 # (scenario, exercise, misconception key, words the English hint must contain, words the Chinese hint must contain)
 MISTAKES = [
     ("ex01_no_backward", "ex01", "grad_none", ["requires_grad", "backward"], ["requires_grad", "backward"]),
     ("ex01_no_requires_grad", "ex01", "no_requires_grad", ["requires_grad"], ["requires_grad", "计算图"]),
     ("ex01_returns_item", "ex01", "returned_number", ["return the tensor"], ["返回张量本身"]),
-    ("ex01_double_backward", "ex01", "ex01.grad_accumulated", ["ACCUMULATE"], ["累积"]),
-    ("ex02_no_zero", "ex02", "ex02.not_zeroed", ["ACCUMULATE", "x.grad.zero_()"], ["累积", "x.grad.zero_()"]),
+    ("ex01_double_backward", "ex01", "hint.accumulated_twice", ["ACCUMULATE"], ["累积"]),
+    ("ex02_no_zero", "ex02", "hint.not_zeroed", ["ACCUMULATE", "x.grad.zero_()"], ["累积", "x.grad.zero_()"]),
     ("ex03_nonscalar_backward", "ex03", "nonscalar_backward", ["scalar", "sum()", "ones_like"], ["标量", "sum()", "ones_like"]),
-    ("ex03_weighted", "ex03", "ex03.weighted_gradient", ["weights each element", "ones"], ["加权", "全 1"]),
-    ("ex04_no_detach", "ex04", "ex04.through_detach", ["3x²", "detach"], ["3x²", "detach"]),
-    ("ex04_no_detach", "ex04", "ex04.u_requires_grad", ["detach"], ["detach"]),
-    ("ex04_detach_after", "ex04", "ex04.u_requires_grad", ["requires grad"], ["需要梯度"]),
-    ("ex05_item", "ex05", "ex05.graph_broken", ["graph is broken", "tensor operations"], ["计算图断了", "张量运算"]),
-    ("ex06_uses_cos", "ex06", "ex06.uses_cos", ["WITHOUT cos", "autograd" if False else "backward"], ["不用 cos"]),
-    ("ex06_method_cos", "ex06", "ex06.uses_cos", ["Line 9"], ["第 9 行"]),
-    ("ex06_alias_cos", "ex06", "ex06.uses_cos", ["cosine"], ["余弦"]),
-    ("ex06_math_cos", "ex06", "ex06.uses_cos", ["cosine"], ["余弦"]),
-    ("ex06_numpy_cos", "ex06", "ex06.uses_cos", ["cosine"], ["余弦"]),
+    ("ex03_weighted", "ex03", "hint.weighted_backward", ["weights each element", "ones"], ["加权", "全 1"]),
+    ("ex04_no_detach", "ex04", "hint.through_detach", ["3x²", "detach"], ["3x²", "detach"]),
+    ("ex04_no_detach", "ex04", "not_detached", ["detach"], ["detach"]),
+    ("ex04_detach_after", "ex04", "not_detached", ["requires grad"], ["需要梯度"]),
+    ("ex05_item", "ex05", "no_grad_fn.call_backward", ["graph is broken", "tensor operations"], ["计算图断了", "张量运算"]),
+    ("ex06_uses_cos", "ex06", "banned.cos", ["WITHOUT cos", "autograd" if False else "backward"], ["不用 cos"]),
+    ("ex06_method_cos", "ex06", "banned.cos", ["Line 9"], ["第 9 行"]),
+    ("ex06_alias_cos", "ex06", "banned.cos", ["cosine"], ["余弦"]),
+    ("ex06_math_cos", "ex06", "banned.cos", ["cosine"], ["余弦"]),
+    ("ex06_numpy_cos", "ex06", "banned.cos", ["cosine"], ["余弦"]),
     ("stubs", "ex03", "not_attempted", ["Not attempted"], ["尚未作答"]),
     ("syntax_error", "ex03", "syntax_error", ["line 7", "SyntaxError"], ["第 7 行", "语法错误"]),
     ("import_error", "ex03", "import_error", ["torchh"], ["torchh"]),
@@ -72,14 +72,14 @@ def test_endless_loop_in_f_is_stopped_and_explained(check_submission):
     """ex05's f that never returns is killed at its time budget, and the hint says the loop must end."""
     result = check_submission("ex05_infinite", "ex05")
     assert result.status == "error" and result.score == 0
-    assert result.problem is not None and result.problem.key == "ex05.loop_never_ends"
+    assert result.problem is not None and result.problem.key == "hint.endless_loop"
     assert "loop" in feedback_text(result, "en") and "循环" in feedback_text(result, "zh")
 
 
 @pytest.mark.parametrize("scenario, folder", [("correct", "solutions"), ("stubs", "exercises")])
 def test_fixture_copies_stay_in_step(scenario, folder):
     """Are the 'correct' and 'stubs' fixtures still byte-identical to solutions/ and exercises/?"""
-    from conftest import REPO, SUBMISSIONS
+    from helpers import REPO, SUBMISSIONS
 
     for path in sorted((REPO / folder).glob("ex*.py")):
         assert (SUBMISSIONS / scenario / path.name).read_bytes() == path.read_bytes(), path.name

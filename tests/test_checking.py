@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import grader
-from conftest import REPO
+from helpers import REPO
 
 
 @pytest.mark.parametrize("lang, expected", [(None, "没有练习 'ex9'"), ("en", "unknown exercise 'ex9'")])

@@ -12,7 +12,6 @@ import yaml
 from grader import cli
 from grader.core.config import load_config
 from grader.errors import ConfigError
-from grader.core.exercises import EXERCISE_IDS, case_names
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "config.yaml"
@@ -47,13 +46,15 @@ def test_repository_config_loads():
     """Does the course's own config.yaml load, with every exercise, its public and hidden cases and its points?"""
     config = load_config(CONFIG)
     raw = repo_config()
-    assert tuple(e.id for e in config.exercises) == EXERCISE_IDS
+    assert tuple(e.id for e in config.exercises) == tuple(raw["exercises"])
     for exercise in config.exercises:
         entry = raw["exercises"][exercise.id]
         assert exercise.public == tuple(entry["public"])
         assert exercise.hidden == tuple(entry.get("hidden", []))
         assert exercise.points == entry.get("points", raw["defaults"]["points"])
-        assert set(exercise.public + exercise.hidden) <= set(case_names(exercise.id))
+        assert set(exercise.public + exercise.hidden) <= set(exercise.case_names)
+        assert exercise.filename == entry["file"] and exercise.function == entry["function"]
+        assert [c.id for c in exercise.checks] == [c["id"] for c in entry["checks"]]
     assert config.language == raw["language"]
     assert config.seed == raw["seed"]
 
@@ -70,7 +71,43 @@ BROKEN = [
     ("typo in an exercise key", lambda d: d["exercises"]["ex03"].update(pionts=3), ["exercises.ex03.pionts"]),
     ("points given as words", lambda d: d["exercises"]["ex03"].update(points="two"), ["exercises.ex03.points", "two"]),
     ("negative points", lambda d: d["exercises"]["ex03"].update(points=-1), ["exercises.ex03.points", "-1"]),
-    ("exercise missing", lambda d: d["exercises"].pop("ex04"), ["exercises.ex04"]),
+    ("no exercises at all", lambda d: d.update(exercises={}), ["exercises"]),
+    ("exercise without a function", lambda d: d["exercises"]["ex04"].pop("function"), ["exercises.ex04.function"]),
+    ("file in a folder", lambda d: d["exercises"]["ex04"].update(file="../ex04.py"), ["exercises.ex04.file"]),
+    ("unknown calling protocol", lambda d: d["exercises"]["ex05"].update(protocol="call_twice"),
+     ["exercises.ex05.protocol", "call_backward"]),
+    ("unknown recipe", lambda d: d["exercises"]["ex06"]["cases"]["book"].update(recipe="ones"),
+     ["exercises.ex06.cases.book.recipe", "ones"]),
+    ("recipe parameter missing", lambda d: d["exercises"]["ex06"]["cases"]["grid_f64"].pop("end"),
+     ["exercises.ex06.cases.grid_f64.end", "linspace"]),
+    ("parameter the recipe does not take", lambda d: d["exercises"]["ex06"]["cases"]["book"].update(scale=2.0),
+     ["exercises.ex06.cases.book.scale", "sin_grid"]),
+    ("case size not a whole number", lambda d: d["exercises"]["ex06"]["cases"]["book"].update(n=2.5),
+     ["exercises.ex06.cases.book.n", "2.5"]),
+    ("dtype not offered", lambda d: d["exercises"]["ex06"]["cases"]["book"].update(dtype="int8"),
+     ["exercises.ex06.cases.book.dtype", "int8"]),
+    ("case without a show", lambda d: d["exercises"]["ex06"]["cases"]["book"].pop("show"),
+     ["exercises.ex06.cases.book.show"]),
+    ("scalar case at zero", lambda d: d["exercises"]["ex05"]["cases"]["positive"].update(value=0),
+     ["exercises.ex05.cases.positive.value"]),
+    ("unknown check kind", lambda d: d["exercises"]["ex03"]["checks"][0].update(kind="approx"),
+     ["exercises.ex03.checks[0].kind", "approx"]),
+    ("bad check target", lambda d: d["exercises"]["ex03"]["checks"][0].update(target="x.grad"),
+     ["exercises.ex03.checks[0].target", "x.grad"]),
+    ("two checks with one id", lambda d: d["exercises"]["ex03"]["checks"][1].update(id="y"),
+     ["exercises.ex03.checks", "'y'"]),
+    ("banned operations on a value check", lambda d: d["exercises"]["ex03"]["checks"][0].update(banned=["cos"]),
+     ["exercises.ex03.checks[0].banned"]),
+    ("autograd_only without banned operations", lambda d: d["exercises"]["ex06"]["checks"][1].pop("banned"),
+     ["exercises.ex06.checks[1].banned"]),
+    ("label neither text nor zh/en", lambda d: d["exercises"]["ex03"]["checks"][0].update(label={"fr": "y"}),
+     ["exercises.ex03.checks[0].label"]),
+    ("unknown hint plug-in", lambda d: d["exercises"]["ex03"].update(hints=["psychic"]),
+     ["exercises.ex03.hints", "psychic", "weighted_backward"]),
+    ("unknown plot", lambda d: d["exercises"]["ex06"].update(plot="histogram"), ["exercises.ex06.plot", "histogram"]),
+    ("two exercises in one file", lambda d: d["exercises"]["ex02"].update(file="ex01_gradient_4x.py"),
+     ["exercises.ex01", "exercises.ex02", "ex01_gradient_4x.py"]),
+    ("exercise id with capitals", lambda d: d["exercises"].update({"Ex07": d["exercises"]["ex01"]}), ["Ex07"]),
     ("unknown case", lambda d: d["exercises"]["ex03"].update(hidden=["vec7", "vec99"]), ["exercises.ex03.hidden", "vec99"]),
     ("case both public and hidden", lambda d: d["exercises"]["ex03"].update(hidden=["vec7", "book"]),
      ["exercises.ex03", "book"]),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SUBMISSIONS
+from helpers import REPO, SUBMISSIONS
 from grader.cli import main
 from grader.errors import ConfigError
 from grader.i18n import say

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.core import pipeline, sources
-from grader.core.exercises import EXERCISE_IDS, exercise
+from helpers import EXERCISE_IDS, spec as exercise
 from grader.render.gradescope import results_json
 from grader.core.results import SubmissionResult
 
@@ -18,12 +18,12 @@ SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 @pytest.fixture(scope="module")
 def plans(course):
     """Every exercise planned with hidden cases, as `grader grade` plans them (one reference run per exercise)."""
-    return {p.definition.id: p for p in pipeline.plan(course, EXERCISE_IDS, include_hidden=True)}
+    return {p.spec.id: p for p in pipeline.plan(course, EXERCISE_IDS, include_hidden=True)}
 
 
 def grade(plans, pool, scenario: str, exercise_id: str):
     filename = exercise(exercise_id).filename
-    source = sources.read(exercise_id, SUBMISSIONS / scenario / filename, filename)
+    source = sources.read(exercise(exercise_id), SUBMISSIONS / scenario / filename, filename)
     return pipeline.grade_one(plans[exercise_id], source, pool)
 
 
@@ -61,7 +61,7 @@ def test_check_points_add_up_to_config_points(course, pool, include_hidden):
     """Do the checks' points (solved or not, hidden cases or not) add up to the exercise's config.yaml points?"""
     planned = pipeline.plan(course, EXERCISE_IDS, include_hidden=include_hidden)
     for plan in planned:
-        exercise_id = plan.definition.id
+        exercise_id = plan.spec.id
         for scenario in ("correct", "stubs"):
             result = grade({exercise_id: plan}, pool, scenario, exercise_id)
             points = course.config.exercise(exercise_id).points
@@ -86,11 +86,11 @@ def test_hidden_tests_carry_visibility_from_config(plans, pool, course):
 def test_not_submitted_scores_zero(plans, pool, tmp_path):
     """Does a missing exercise file score 0 with status not_submitted, still out of its full points?"""
     filename = exercise("ex03").filename
-    source = sources.read("ex03", tmp_path / filename, filename)
+    source = sources.read(exercise("ex03"), tmp_path / filename, filename)
     result = pipeline.grade_one(plans["ex03"], source, pool)
     assert result.status == "not_submitted"
     assert result.score == 0
-    assert result.max_score == plans["ex03"].config.points
+    assert result.max_score == plans["ex03"].spec.points
     assert result.problem is not None and result.problem.key == "not_submitted"
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO, SUBMISSIONS
+from helpers import REPO, SUBMISSIONS
 from grader.cli import main
 from grader.core.course import find_course
-from grader.core.exercises import EXERCISES
+from helpers import EXERCISES
 
 otter = pytest.importorskip("otter", reason="the otter extra is not installed")
 OTTER = Path(sys.executable).with_name("otter")

@@ -6,10 +6,10 @@ import warnings
 
 import pytest
 
-from conftest import SUBMISSIONS
+from helpers import SUBMISSIONS
 from grader.commands import check as checking
 from grader.render import plots
-from grader.core.exercises import exercise
+from helpers import spec as exercise
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -55,7 +55,7 @@ def test_terminal_speaks_chinese(no_zero, course):
     report = render_submission(no_zero, course.config, "zh", color=False)
     assert "不一致的元素" in report
     assert "Mismatched elements" not in report
-    assert course.config.exercise("ex02").title("zh") in report
+    assert course.config.exercise("ex02").title.text("zh") in report
     assert "y 带有 grad_fn" in report and "has a grad_fn" not in report
 
 

@@ -1,4 +1,4 @@
-"""grader.core.source_scan: cosine uses are found by parsing the source, not by searching its text."""
+"""grader.core.source_scan: uses of a banned operation (cos) are found by parsing the source, not by searching its text."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.core.source_scan import cosine_uses, parse
+from grader.core.source_scan import banned_uses, parse
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 EX06 = "ex06_sin_cos.py"
 
 
 def hits(source: str) -> list[int]:
-    return [hit.line for hit in cosine_uses(parse(source, EX06), source)]
+    return [hit.line for hit in banned_uses(parse(source, EX06), source, ("cos",))]
 
 
 def cos_token_lines(source: str) -> list[int]:
@@ -32,7 +32,7 @@ def test_each_cosine_form_in_the_fixtures_is_found_on_its_line(scenario):
     source = (SUBMISSIONS / scenario / EX06).read_text(encoding="utf-8")
     expected = cos_token_lines(source)
     assert expected, "the fixture should use a cosine"
-    found = cosine_uses(parse(source, EX06), source)
+    found = banned_uses(parse(source, EX06), source, ("cos",))
     assert [hit.line for hit in found] == expected
     lines = source.splitlines()
     for hit in found:

@@ -19,7 +19,7 @@ MESSAGES = MappingProxyType({
     "missing_function": "{file} defines no function `{function}` (found: {defined}). Keep the function name and "
                         "signature from the exercise stub.",
     "timeout": "Stopped after {seconds} s: your code did not finish in its time budget. Look for a loop that never ends.",
-    "ex05.loop_never_ends": "Stopped after {seconds} s: f never returned. The loop `while b.norm() < 1000` must end: "
+    "hint.endless_loop": "Stopped after {seconds} s: f never returned. The loop `while b.norm() < 1000` must end: "
                             "b has to grow each time round (b = b * 2) and nothing may reset it.",
     "crashed": "Your code crashed the Python process (signal {signal}). This is usually native code misuse "
                "(ctypes, an out-of-range low-level call).",
@@ -56,38 +56,41 @@ MESSAGES = MappingProxyType({
                        "`float(y)`), so its grad_fn and gradient can be checked.",
     "returned_sequence": "{noun} is a {type} of {length} items; return a single tensor here.",
     "returned_other": "{noun} is an object of type {type}, not a torch.Tensor.",
-    "returned_not_pair": "Return the pair `(u, z)`: your function returned a {type}.",
+    "returned_not_pair": "Return the pair `{names}`: your function returned a {type}.",
+    "returned_not_tuple": "Return the tuple `{names}` of {length} items: your function returned a {type}.",
     "tensor_subclass": "{noun} is a {type}, a subclass of torch.Tensor; return a plain torch.Tensor.",
     "tensor_too_large": "{noun} has shape {shape}, far larger than the input; return a tensor shaped like x.",
     "no_grad_fn": "{noun} has no grad_fn: it is not connected to x's graph. Compute it from x with tensor operations "
                   "after `x.requires_grad_(True)`, and do not detach it or wrap it in torch.no_grad().",
     "mismatch": "{noun} is not what autograd should give.",
     # --- recognised wrong answers ------------------------------------------
-    "ex01.grad_accumulated": "x.grad is 8x, twice 4x: backward ran twice and gradients ACCUMULATE in x.grad. "
+    "hint.accumulated_twice": "x.grad is 8x, twice 4x: backward ran twice and gradients ACCUMULATE in x.grad. "
                              "Call y.backward() once (or zero x.grad before calling it again).",
-    "scaled_gradient": "x.grad is {k:g} times the right gradient: check the constant factor and how often "
+    "hint.scaled_gradient": "x.grad is {k:g} times the right gradient: check the constant factor and how often "
                        "backward() runs (gradients accumulate).",
-    "ex02.not_zeroed": "x.grad is 4x + 1: the first gradient (4x) is still there, because gradients ACCUMULATE. "
+    "hint.not_zeroed": "x.grad is 4x + 1: the first gradient (4x) is still there, because gradients ACCUMULATE. "
                        "Clear it before the second backward: `x.grad.zero_()` (or `x.grad = None`).",
-    "ex02.first_gradient": "x.grad is 4x, the gradient of the first y: call backward() on the second y = x.sum().",
-    "ex02.returned_first_y": "y is 2xᵀx, the first y: return the second one, y = x.sum().",
-    "ex03.weighted_gradient": "x.grad is {k:g} × 2x: the gradient argument of backward() weights each element. To sum "
+    "hint.first_gradient_only": "x.grad is 4x, the gradient of the first y: call backward() on the second y = x.sum().",
+    "hint.returned_first_y": "y is 2xᵀx, the first y: return the second one, y = x.sum().",
+    "hint.weighted_backward": "x.grad is {k:g} × 2x: the gradient argument of backward() weights each element. To sum "
                               "the per-element derivatives pass ones: `y.backward(torch.ones_like(y))` "
                               "(or call `y.sum().backward()`).",
-    "ex03.returned_sum": "y is the sum of x⊙x: return the vector y = x * x itself (sum only for backward).",
-    "ex04.through_detach": "x.grad is 3x²: the gradient flowed through y = x * x as well. Use `u = y.detach()` so u "
+    "hint.returned_sum": "y is the sum of x⊙x: return the vector y = x * x itself (sum only for backward).",
+    "hint.through_detach": "x.grad is 3x²: the gradient flowed through y = x * x as well. Use `u = y.detach()` so u "
                            "is a constant, then z = u * x gives x.grad = u.",
-    "ex04.u_requires_grad": "{noun} still requires grad (grad_fn {grad_fn}): create it with `y.detach()`, which cuts "
+    "not_detached": "{noun} still requires grad (grad_fn {grad_fn}): create it with `y.detach()`, which cuts "
                             "it out of the graph.",
-    "ex05.graph_broken": "{noun} has no grad_fn, so the graph is broken: `.item()`, Python floats, `float(...)` or "
+    "no_grad_fn.call_backward": "{noun} has no grad_fn, so the graph is broken: `.item()`, Python floats, `float(...)` or "
                          "`torch.tensor(...)` cut it. Stay in tensor operations on `a` (b = a * 2, b.norm(), "
                          "b.sum()) from start to end.",
-    "ex06.uses_cos": "Line {line} uses a cosine:\n    {code}\nThe exercise is to get the derivative WITHOUT cos: "
+    "banned": "Line {line} uses {op}:\n    {code}\nThis exercise asks for the result WITHOUT {op}: let autograd compute "
+              "it (make the input require grad, compute, call backward()) (lines using {op}: {lines}).",
+    "banned.cos": "Line {line} uses a cosine:\n    {code}\nThe exercise is to get the derivative WITHOUT cos: "
                      "set `x.requires_grad_(True)`, compute `y = torch.sin(x)`, call `y.sum().backward()` and return "
                      "`x.grad` (cosine on lines: {lines}).",
     "source_check_gated": "No cosine found; this check counts once your derivative is right.",
-    "ex06.returned_sin": "You returned sin(x) itself: return its derivative, `x.grad` after `y.sum().backward()`.",
-    "ex06.sign": "Your result is -cos(x): check the sign.",
+    "hint.returned_sin": "You returned sin(x) itself: return its derivative, `x.grad` after `y.sum().backward()`.",
+    "hint.negated_cosine": "Your result is -cos(x): check the sign.",
     # --- the report's own words --------------------------------------------
     "ui.passed": "passed",
     "ui.failed": "failed",
@@ -109,35 +112,15 @@ MESSAGES = MappingProxyType({
     "ui.sample": "index {index}: expected {expected:.6g}, got {actual:.6g}",
     "ui.output": "Your code printed ({dropped} more bytes not shown):",
     "ui.output_short": "Your code printed:",
-    "ui.plot_hint": "See the curves: grader check ex06 --plot",
+    "ui.plot_hint": "See the curves: grader check {id} --plot",
     "ui.plot_written": "Plot written to {path}",
     "ui.same_cause": "(same cause as above)",
     "ui.more_cases": "… and {count} more failing case(s); run with -v to see them all.",
     "ui.list_header": "{id}  {title}  ({points:g} pts)  {status}",
     "ui.sandbox_missing": "Isolation: {layers} not available here ({reasons}); using the strongest remaining.",
     "ui.hidden_checks": "{label} (hidden cases)",
-    # --- checks: the line each check is listed under (en: exactly registry.py's labels) ----------
-    "check.ex01.y": "y = 2xᵀx",
-    "check.ex01.y_graph": "y has a grad_fn",
-    "check.ex01.x_grad": "x.grad ≈ 4x",
-    "check.ex02.y": "y = Σx",
-    "check.ex02.y_graph": "y has a grad_fn",
-    "check.ex02.x_grad": "x.grad ≈ 1 (cleared before the second backward)",
-    "check.ex03.y": "y = x⊙x",
-    "check.ex03.y_graph": "y has a grad_fn",
-    "check.ex03.x_grad": "x.grad ≈ 2x",
-    "check.ex04.u": "u = x⊙x",
-    "check.ex04.u_detached": "u is detached",
-    "check.ex04.z": "z = u⊙x",
-    "check.ex04.z_graph": "z has a grad_fn",
-    "check.ex04.x_grad": "x.grad ≈ u",
-    "check.ex05.d": "d = f(a)",
-    "check.ex05.d_graph": "d has a grad_fn",
-    "check.ex05.a_grad": "a.grad ≈ d / a",
-    "check.ex06.dydx": "dy/dx ≈ cos(x)",
-    "check.ex06.no_cosine": "no cosine in the source",
     # --- grader check ex06 --plot -------------------------------------------------------------
-    "plot.title": "ex06 · sin(x) and its derivative",
+    "plot.title": "{id} · sin(x) and its derivative",
     "plot.expected": "expected d sin(x)/dx",
     "plot.yours": "your derivative",
     "plot.nothing": "no derivative to plot",

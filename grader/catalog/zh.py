@@ -14,7 +14,7 @@ MESSAGES = MappingProxyType({
     "raised_at_import": "{file} 第 {line} 行：{type}：{error}\n    {code}\n文件在加载时就出错了，还没调用到你的函数。",
     "missing_function": "{file} 中没有定义函数 `{function}`（找到的是：{defined}）。请保留练习模板中的函数名和参数。",
     "timeout": "运行 {seconds} 秒后被终止：代码没有在时限内结束。请检查是否有永远不会结束的循环。",
-    "ex05.loop_never_ends": "运行 {seconds} 秒后被终止：f 一直没有返回。循环 `while b.norm() < 1000` 必须能结束："
+    "hint.endless_loop": "运行 {seconds} 秒后被终止：f 一直没有返回。循环 `while b.norm() < 1000` 必须能结束："
                             "每一轮 b 都要变大（b = b * 2），而且不能被重置。",
     "crashed": "你的代码让 Python 进程崩溃了（信号 {signal}）。通常是误用了底层代码（ctypes 等）。",
     "no_result": "你的代码在返回之前就结束了进程（退出码 {code}）：练习中不要调用 sys.exit()、os._exit() 或 quit()。",
@@ -46,33 +46,36 @@ MESSAGES = MappingProxyType({
                        "这样才能检查它的 grad_fn 和梯度。",
     "returned_sequence": "{noun} 是一个含 {length} 个元素的 {type}；这里应返回单个张量。",
     "returned_other": "{noun} 是 {type}，不是 torch.Tensor。",
-    "returned_not_pair": "请返回二元组 `(u, z)`：你的函数返回的是 {type}。",
+    "returned_not_pair": "请返回二元组 `{names}`：你的函数返回的是 {type}。",
+    "returned_not_tuple": "请返回含 {length} 个元素的元组 `{names}`：你的函数返回的是 {type}。",
     "tensor_subclass": "{noun} 是 {type}，它是 torch.Tensor 的子类；请返回普通的 torch.Tensor。",
     "tensor_too_large": "{noun} 的形状是 {shape}，远大于输入；请返回与 x 形状相同的张量。",
     "no_grad_fn": "{noun} 没有 grad_fn：它没有连到 x 的计算图上。请在 `x.requires_grad_(True)` 之后用张量运算由 x 计算它，"
                   "不要 detach，也不要放在 torch.no_grad() 里。",
     "mismatch": "{noun} 与自动微分应得的结果不一致。",
     # --- 识别出的典型错误 -----------------------------------------------------
-    "ex01.grad_accumulated": "x.grad 是 8x，是 4x 的两倍：backward 执行了两次，而梯度会在 x.grad 中累积。"
+    "hint.accumulated_twice": "x.grad 是 8x，是 4x 的两倍：backward 执行了两次，而梯度会在 x.grad 中累积。"
                              "只调用一次 y.backward()（或者在再次调用前先把 x.grad 清零）。",
-    "scaled_gradient": "x.grad 是正确梯度的 {k:g} 倍：请检查常数因子，以及 backward() 执行了几次（梯度会累积）。",
-    "ex02.not_zeroed": "x.grad 是 4x + 1：第一次的梯度 4x 还在，因为梯度会累积。"
+    "hint.scaled_gradient": "x.grad 是正确梯度的 {k:g} 倍：请检查常数因子，以及 backward() 执行了几次（梯度会累积）。",
+    "hint.not_zeroed": "x.grad 是 4x + 1：第一次的梯度 4x 还在，因为梯度会累积。"
                        "在第二次 backward 之前先清零：`x.grad.zero_()`（或 `x.grad = None`）。",
-    "ex02.first_gradient": "x.grad 是 4x，即第一个 y 的梯度：请对第二个 y = x.sum() 调用 backward()。",
-    "ex02.returned_first_y": "y 是 2xᵀx，即第一个 y：请返回第二个 y = x.sum()。",
-    "ex03.weighted_gradient": "x.grad 是 2x 的 {k:g} 倍：backward() 的 gradient 参数会给每个元素加权。"
+    "hint.first_gradient_only": "x.grad 是 4x，即第一个 y 的梯度：请对第二个 y = x.sum() 调用 backward()。",
+    "hint.returned_first_y": "y 是 2xᵀx，即第一个 y：请返回第二个 y = x.sum()。",
+    "hint.weighted_backward": "x.grad 是 2x 的 {k:g} 倍：backward() 的 gradient 参数会给每个元素加权。"
                               "要把逐元素的导数相加，请传入全 1：`y.backward(torch.ones_like(y))`（或调用 `y.sum().backward()`）。",
-    "ex03.returned_sum": "y 是 x⊙x 的和：请返回向量 y = x * x 本身（只在反向传播时求和）。",
-    "ex04.through_detach": "x.grad 是 3x²：梯度也流经了 y = x * x。请用 `u = y.detach()` 把 u 变成常数，"
+    "hint.returned_sum": "y 是 x⊙x 的和：请返回向量 y = x * x 本身（只在反向传播时求和）。",
+    "hint.through_detach": "x.grad 是 3x²：梯度也流经了 y = x * x。请用 `u = y.detach()` 把 u 变成常数，"
                            "这样 z = u * x 的梯度 x.grad 就等于 u。",
-    "ex04.u_requires_grad": "{noun} 仍然需要梯度（grad_fn 为 {grad_fn}）：请用 `y.detach()` 得到它，把它从计算图中分离出来。",
-    "ex05.graph_broken": "{noun} 没有 grad_fn，计算图断了：`.item()`、Python 浮点数、`float(...)` 或 `torch.tensor(...)` "
+    "not_detached": "{noun} 仍然需要梯度（grad_fn 为 {grad_fn}）：请用 `y.detach()` 得到它，把它从计算图中分离出来。",
+    "no_grad_fn.call_backward": "{noun} 没有 grad_fn，计算图断了：`.item()`、Python 浮点数、`float(...)` 或 `torch.tensor(...)` "
                          "都会切断计算图。请从头到尾都对 `a` 使用张量运算（b = a * 2、b.norm()、b.sum()）。",
-    "ex06.uses_cos": "第 {line} 行用到了余弦：\n    {code}\n本题要求不用 cos 求导数：先 `x.requires_grad_(True)`，"
+    "banned": "第 {line} 行用到了 {op}：\n    {code}\n本题要求不用 {op}：请让自动微分来计算（让输入需要梯度、计算、调用 backward()）"
+              "（用到 {op} 的行：{lines}）。",
+    "banned.cos": "第 {line} 行用到了余弦：\n    {code}\n本题要求不用 cos 求导数：先 `x.requires_grad_(True)`，"
                      "计算 `y = torch.sin(x)`，调用 `y.sum().backward()`，返回 `x.grad`（用到余弦的行：{lines}）。",
     "source_check_gated": "没有发现余弦；等你的导数正确后，这一项才计分。",
-    "ex06.returned_sin": "你返回的是 sin(x) 本身：请返回它的导数，即 `y.sum().backward()` 之后的 `x.grad`。",
-    "ex06.sign": "你的结果是 -cos(x)：请检查符号。",
+    "hint.returned_sin": "你返回的是 sin(x) 本身：请返回它的导数，即 `y.sum().backward()` 之后的 `x.grad`。",
+    "hint.negated_cosine": "你的结果是 -cos(x)：请检查符号。",
     # --- 报告用语 -------------------------------------------------------------
     "ui.passed": "通过",
     "ui.failed": "未通过",
@@ -94,7 +97,7 @@ MESSAGES = MappingProxyType({
     "ui.sample": "下标 {index}：应为 {expected:.6g}，实际为 {actual:.6g}",
     "ui.output": "你的代码输出了（另有 {dropped} 字节未显示）：",
     "ui.output_short": "你的代码输出了：",
-    "ui.plot_hint": "查看曲线：grader check ex06 --plot",
+    "ui.plot_hint": "查看曲线：grader check {id} --plot",
     "ui.plot_written": "图像已保存到 {path}",
     "ui.same_cause": "（原因同上）",
     "ui.more_cases": "……还有 {count} 个未通过的用例；加 -v 查看全部。",
@@ -102,27 +105,8 @@ MESSAGES = MappingProxyType({
     "ui.sandbox_missing": "隔离：本机不支持 {layers}（{reasons}）；已使用其余最强的隔离方式。",
     "ui.hidden_checks": "{label}（隐藏用例）",
     # --- 各项检查在列表中的名称 -----------------------------------------------
-    "check.ex01.y": "y = 2xᵀx",
-    "check.ex01.y_graph": "y 带有 grad_fn（在计算图中）",
-    "check.ex01.x_grad": "x.grad ≈ 4x",
-    "check.ex02.y": "y = Σx",
-    "check.ex02.y_graph": "y 带有 grad_fn（在计算图中）",
-    "check.ex02.x_grad": "x.grad ≈ 1（第二次反向传播前已清零）",
-    "check.ex03.y": "y = x⊙x",
-    "check.ex03.y_graph": "y 带有 grad_fn（在计算图中）",
-    "check.ex03.x_grad": "x.grad ≈ 2x",
-    "check.ex04.u": "u = x⊙x",
-    "check.ex04.u_detached": "u 已从计算图分离（detach）",
-    "check.ex04.z": "z = u⊙x",
-    "check.ex04.z_graph": "z 带有 grad_fn（在计算图中）",
-    "check.ex04.x_grad": "x.grad ≈ u",
-    "check.ex05.d": "d = f(a)",
-    "check.ex05.d_graph": "d 带有 grad_fn（在计算图中）",
-    "check.ex05.a_grad": "a.grad ≈ d / a",
-    "check.ex06.dydx": "dy/dx ≈ cos(x)",
-    "check.ex06.no_cosine": "源代码中没有使用余弦",
     # --- grader check ex06 --plot ----------------------------------------------
-    "plot.title": "ex06 · sin(x) 及其导数",
+    "plot.title": "{id} · sin(x) 及其导数",
     "plot.expected": "期望的 d sin(x)/dx",
     "plot.yours": "你的导数",
     "plot.nothing": "没有可绘制的导数",

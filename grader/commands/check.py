@@ -1,4 +1,4 @@
-"""``grader check``: the public checks on a student's own files, and the ex06 plot."""
+"""``grader check``: the public checks on a student's own files (terminal, JSON, notebook), and plots."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.core import pipeline, sources
+from typing import TYPE_CHECKING
+
+from grader.commands.exit_codes import EXIT_FAILED, EXIT_OK
 from grader.core.course import Course
-from grader.core.pipeline import ExercisePlan
-from grader.runner.pool import Pool, RunResult
 from grader.core.results import SubmissionResult
+from grader.errors import UsageError
+from grader.runner.pool import Pool
+
+# torch-dependent modules (pipeline and everything it grades with) are imported inside check(): the
+# command line starts its zygote first and imports torch afterwards, so the two imports overlap.
+if TYPE_CHECKING:
+    from grader.core.pipeline import ExercisePlan
+    from grader.runner.pool import RunResult
 
 
 @dataclass(frozen=True)
@@ -24,11 +32,13 @@ class CheckRun:
 
 def check(course: Course, exercise_ids: tuple[str, ...], paths: dict[str, Path], pool: Pool) -> CheckRun:
     """Run the public cases of ``exercise_ids`` on the files at ``paths``."""
+    from grader.core import pipeline, sources
+
     plans = pipeline.plan(course, exercise_ids, include_hidden=False)
     runs, results = [], []
     for exercise_plan in plans:
-        exercise_id = exercise_plan.definition.id
-        source = sources.read(exercise_id, paths[exercise_id], display_path(paths[exercise_id]))
+        exercise_id = exercise_plan.spec.id
+        source = sources.read(exercise_plan.spec, paths[exercise_id], display_path(paths[exercise_id]))
         run, result = pipeline.run_and_grade(exercise_plan, source, pool)
         runs.append(run)
         results.append(result)
@@ -47,13 +57,14 @@ def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: 
     """``grader.check(...)`` in Jupyter: the same checks as the command line, rendered for a notebook."""
     from grader.core.course import find_course, select_exercises
     from grader.errors import GraderError
-    from grader.i18n import error_sentence, resolve_language
+    from grader.commands.error_words import error_sentence
+    from grader.i18n import resolve_language
     from grader.render.notebook import NotebookReport
     from grader.render.terminal import render_submission
 
     try:
         found = find_course(course)
-        chosen = select_exercises(list(exercises))
+        chosen = select_exercises(found.config, list(exercises))
         paths = {exercise_id: found.exercise_file(exercise_id) for exercise_id in chosen}
         with Pool(jobs=1) as pool:
             result = check(found, chosen, paths, pool).result
@@ -62,3 +73,73 @@ def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: 
     language = resolve_language(lang, found.config.language)
     text = render_submission(result, found.config, language, verbose=verbose, color=False)
     return NotebookReport(text=text, passed=result.passed)
+
+
+def run(args) -> int:
+    """``grader check [EX ...] [--file PATH] [--lang] [--json] [--plot] [-v]``."""
+    import json
+    import sys
+
+    from grader.core.course import find_course
+    from grader.i18n import resolve_language, text
+
+    course = find_course(args.course)
+    lang = resolve_language(args.lang, course.config.language)
+    exercise_ids = exercises_for(course, args.exercises, args.file)
+    paths = source_paths(course, exercise_ids, args.file)
+
+    with Pool(jobs=1) as pool:
+        checked = check(course, exercise_ids, paths, pool)
+        warn_missing_layers(pool)
+        result = checked.result
+        if args.json:
+            from grader.render.gradescope import results_json
+
+            print(json.dumps(results_json(result, course.config, lang), ensure_ascii=False, indent=2))
+        else:
+            from grader.render.terminal import render_submission
+
+            print(render_submission(result, course.config, lang, verbose=args.verbose, color=_color()), end="")
+        if args.plot:
+            from grader.render import plots
+
+            for path in plots.write_plots(checked, course.root, lang):
+                print(text("ui.plot_written", lang, path=path), file=sys.stderr if args.json else sys.stdout)
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def exercises_for(course: Course, names: list[str], file: Path | None) -> tuple[str, ...]:
+    """The exercises a ``check`` names, or the one ``--file`` is (guessed from its name when none is named)."""
+    from grader.core.course import select_exercises
+
+    if file is not None and not names:
+        guessed = course.config.resolve(file.name.split("_")[0])
+        if guessed is None:
+            raise UsageError.worded("error.which_exercise", file=file)
+        return (guessed,)
+    chosen = select_exercises(course.config, names)
+    if file is not None and len(chosen) != 1:
+        raise UsageError.worded("error.file_needs_one")
+    return chosen
+
+
+def source_paths(course: Course, exercise_ids: tuple[str, ...], file: Path | None) -> dict[str, Path]:
+    if file is not None:
+        if not file.is_file():
+            raise UsageError.worded("error.no_such_file", file=file)
+        return {exercise_ids[0]: file}
+    return {exercise_id: course.exercise_file(exercise_id) for exercise_id in exercise_ids}
+
+
+def warn_missing_layers(pool: Pool) -> None:
+    """Say once, plainly, which isolation layers this machine lacks."""
+    import sys
+
+    for reason in pool.layers().get("missing") or []:
+        print(f"grader: isolation: {reason}", file=sys.stderr)
+
+
+def _color() -> bool:
+    import sys
+
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"

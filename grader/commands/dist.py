@@ -9,6 +9,7 @@ from. ``grader check`` in the copy works exactly as in the instructor's.
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -17,10 +18,10 @@ import yaml
 from grader.lms import notebooks
 from grader.core import reference
 from grader.atomic import write_atomic
+from grader.commands.exit_codes import EXIT_OK
 from grader.core.cases import build_cases
 from grader.core.course import Course
 from grader.errors import UsageError
-from grader.core.exercises import EXERCISES
 
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "requirements.txt")
 STUDENT_README = """# 自动微分练习 · Autograd exercises
@@ -62,30 +63,43 @@ def make_dist(course: Course, out: Path) -> list[Path]:
         if source.is_file():
             shutil.copy2(source, out / name)
     random_public = any(
-        c.kind.startswith("rand") for e in EXERCISES for c in e.cases if c.name in course.config.exercise(e.id).public
+        spec.case(name).random for spec in course.exercises for name in spec.public
     )
     write_atomic(out / "config.yaml", student_config(course.config.path, keep_seed=random_public))
     write_atomic(out / "README.md", STUDENT_README)
     import nbformat
 
-    write_atomic(out / "autograd.ipynb", nbformat.writes(notebooks.check_notebook(notebooks.read_stubs(root / "exercises"))))
+    write_atomic(out / "autograd.ipynb", nbformat.writes(notebooks.check_notebook(notebooks.read_stubs(root / "exercises", course.exercises))))
 
-    public_cases = {
-        e.id: build_cases(e.id, course.config.exercise(e.id).public, (), e.cases, course.config.seed)
-        for e in EXERCISES
-    }
-    data = reference.ship_public(root, public_cases, {e.id: e for e in EXERCISES})
+    public_cases = tuple((spec, build_cases(spec, course.config.seed, include_hidden=False))
+                         for spec in course.exercises)
+    data = reference.ship_public(root, public_cases)
     write_atomic(out / reference.EXPECTED_FILE, data)
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
 def student_config(path: Path, keep_seed: bool = False) -> str:
-    """config.yaml with every hidden case list taken out, and the seed too unless a public case needs it."""
-    raw = yaml.safe_load(path.read_text("utf-8"))
+    """config.yaml without hidden cases: their lists, their recipes, and the seed unless a public case needs it."""
+    raw = copy.deepcopy(yaml.safe_load(path.read_text("utf-8")))  # anchors share objects: unshare first
     if not keep_seed:
         raw.pop("seed", None)
+    for key in [k for k in raw if str(k).startswith("x-")]:
+        del raw[key]
     for entry in (raw.get("exercises") or {}).values():
         if isinstance(entry, dict):
-            entry.pop("hidden", None)
+            hidden = set(entry.pop("hidden", None) or ())
+            cases = entry.get("cases")
+            if isinstance(cases, dict):
+                entry["cases"] = {name: recipe for name, recipe in cases.items() if name not in hidden}
     header = "# Student copy made by `grader dist`: hidden cases are not part of it.\n"
     return header + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
+
+
+def run(args) -> int:
+    """``grader dist OUT``."""
+    from grader.core.course import find_course
+
+    course = find_course(args.course)
+    written = make_dist(course, args.out)
+    print(f"student copy written to {args.out}/ ({len(written)} files; no solutions/, no hidden cases)")
+    return EXIT_OK

@@ -16,21 +16,26 @@ import json
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import grader
-from grader.core import pipeline, records, submissions
 from grader.atomic import write_atomic
-from grader.core.course import Course
-from grader.errors import UsageError
-from grader.runner.pool import Pool
-from grader.render.progress import Progress
+from grader.commands.exit_codes import EXIT_OK
+from grader.core import records, submissions
+from grader.core.course import Course, find_course
 from grader.core.records import GradeRecord
-from grader.core.exercises import EXERCISE_IDS
-from grader.render.gradescope import results_json
-from grader.render.report import canvas_csv, grades_csv, summary_json
 from grader.core.results import SubmissionResult
+from grader.errors import UsageError
+from grader.i18n import resolve_language
+from grader.render.canvas_csv import canvas_csv
+from grader.render.grades_csv import grades_csv
+from grader.render.progress import Progress
+from grader.render.summary import summary_json
+from grader.runner.pool import Pool
+
+# grader.core.pipeline and grader.render.gradescope import torch: they are imported where they are used,
+# after run() has started the workers, so the workers' torch import overlaps this process's.
 
 
 @dataclass(frozen=True)
@@ -64,18 +69,20 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             "no submissions found in " + ", ".join(str(f) for f in folders)
             + "; expected one folder, .zip or .ipynb per student."
         )
+    from grader.core import pipeline
+
     _check_out_folder(options.out, folders)
     _sweep_temporaries(options.out, found)
-    plans = pipeline.plan(course, EXERCISE_IDS, include_hidden=not options.public_only)
+    plans = pipeline.plan(course, course.config.exercise_ids, include_hidden=not options.public_only)
     if options.timeout is not None:
-        plans = tuple(replace(p, config=replace(p.config, timeout=options.timeout)) for p in plans)
+        plans = pipeline.with_timeout(plans, options.timeout)
     base_key = _run_key(course, options)
 
     done: dict[str, GradeRecord] = {}
     todo: list[submissions.Submission] = []
     for submission in found:
         existing = records.load(options.out / submission.name / records.RECORD_NAME)
-        if existing is not None and not options.force and existing.key == _key(base_key, submissions.read(submission)):
+        if existing is not None and not options.force and existing.key == _key(base_key, submissions.read(submission, course.exercises)):
             done[submission.name] = existing
         else:
             todo.append(submission)
@@ -96,7 +103,7 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             progress.advance(result.name, f"{record.total:g}/{course.config.max_points:g}")
 
         for submission in todo:
-            files = submissions.read(submission)
+            files = submissions.read(submission, course.exercises)
             future = executor.submit(pipeline.grade_files, files, plans, pool)
             in_flight.append((future, _key(base_key, files), submission.canvas_id))
             del files, future
@@ -106,7 +113,7 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             finish_oldest()
 
     ordered = tuple(done[s.name] for s in found)
-    write_atomic(options.out / "grades.csv", grades_csv(ordered, EXERCISE_IDS))
+    write_atomic(options.out / "grades.csv", grades_csv(ordered, course.config.exercise_ids))
     if any(r.canvas_id for r in ordered):
         write_atomic(options.out / "canvas.csv", canvas_csv(ordered, course.config))
     summary = summary_json(ordered, course.config, layers, hidden=not options.public_only)
@@ -120,9 +127,11 @@ def _key(base_key: str, files: submissions.SubmissionFiles) -> str:
 
 
 def _write_submission(folder: Path, result: SubmissionResult, record: GradeRecord, course: Course, lang: str) -> None:
+    from grader.render.gradescope import results_json
+
     document = results_json(result, course.config, lang)
     write_atomic(folder / records.RESULTS_NAME, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
-    if any(e.problem is not None and e.problem.key == "sandbox_failed" for e in result.exercises):
+    if any(e.grader_failed for e in result.exercises):
         # The grader failed here, not the student: leave it unmarked so the next run grades it again.
         (folder / records.RECORD_NAME).unlink(missing_ok=True)
         return
@@ -175,3 +184,19 @@ def _check_out_folder(out: Path, folders: list[Path]) -> None:
         raise UsageError(f"{out}: cannot create the output folder ({error.strerror}).") from None
     if not os.access(resolved, os.W_OK):
         raise UsageError(f"{out}: the output folder is not writable.")
+
+
+def run(args) -> int:
+    """``grader grade SUBMISSIONS... -o OUT [--jobs N] [--timeout S] [--public-only] [--lang] [--force]``."""
+    from grader.commands.check import warn_missing_layers
+
+    course = find_course(args.course)
+    lang = resolve_language(args.lang, course.config.language)
+    with Pool(jobs=args.jobs, warm=True) as pool:
+        warn_missing_layers(pool)
+        options = GradeOptions(out=args.out, jobs=args.jobs, lang=lang, timeout=args.timeout,
+                               public_only=args.public_only, force=args.force)
+        report = grade_class(course, list(args.submissions), options, pool)
+    print(f"graded {report.graded} submission(s), {report.resumed} unchanged since the last run; "
+          f"results in {args.out}/ (grades.csv, summary.json, <submission>/results.json)")
+    return EXIT_OK

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from grader.core.exercises import CaseDef
+from grader.core.exercises import CaseSpec, ExerciseSpec
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -22,13 +22,17 @@ class Case:
     """A concrete case: its recipe, whether it is public, and the input tensor."""
 
     exercise_id: str
-    definition: CaseDef
+    spec: CaseSpec
     public: bool
     input: torch.Tensor
 
     @property
     def name(self) -> str:
-        return self.definition.name
+        return self.spec.name
+
+    @property
+    def show(self) -> str:
+        return self.spec.show
 
 
 def case_seed(course_seed: int, exercise_id: str, case_name: str) -> int:
@@ -36,34 +40,33 @@ def case_seed(course_seed: int, exercise_id: str, case_name: str) -> int:
     return zlib.crc32(f"{course_seed}/{exercise_id}/{case_name}".encode())
 
 
-def make_input(definition: CaseDef, exercise_id: str, course_seed: int) -> torch.Tensor:
+def make_input(spec: CaseSpec, exercise_id: str, course_seed: int) -> torch.Tensor:
     """The fresh input tensor of one case; it never requires grad."""
-    params = dict(definition.params)
-    dtype = _DTYPES[str(params.get("dtype", "float32"))]
-    generator = torch.Generator().manual_seed(case_seed(course_seed, exercise_id, definition.name))
-    kind = definition.kind
-    if kind == "arange":
-        return torch.arange(float(params["n"]), dtype=dtype)
-    if kind == "randn":
-        return torch.randn(int(params["n"]), generator=generator, dtype=dtype) * float(params["scale"])
-    if kind == "scalar":
-        return torch.tensor(float(params["value"]), dtype=dtype)
-    if kind == "random_scalar":
+    dtype = _DTYPES[spec.dtype]
+    generator = torch.Generator().manual_seed(case_seed(course_seed, exercise_id, spec.name))
+    recipe = spec.recipe
+    if recipe == "arange":
+        return torch.arange(float(int(spec.param("n"))), dtype=dtype)
+    if recipe == "randn":
+        return torch.randn(int(spec.param("n")), generator=generator, dtype=dtype) * spec.param("scale", 1.0)
+    if recipe == "scalar":
+        return torch.tensor(spec.param("value"), dtype=dtype)
+    if recipe == "random_scalar":
         # Keep |a| away from 0: the book's f never terminates at a = 0.
-        value = torch.randn((), generator=generator, dtype=dtype)
+        value = torch.randn((), generator=generator, dtype=dtype) * spec.param("scale", 1.0)
         return value + torch.sign(value) * 0.1 if value.abs() < 0.1 else value
-    if kind == "sin_grid":
-        return torch.arange(int(params["n"]), dtype=dtype) * (2 * math.pi / int(params["n"]))
-    if kind == "linspace":
-        return torch.linspace(float(params["start"]), float(params["end"]), int(params["n"]), dtype=dtype)
-    raise ValueError(f"unknown case kind {kind!r}")
+    if recipe == "sin_grid":
+        n = int(spec.param("n"))
+        return torch.arange(n, dtype=dtype) * (2 * math.pi / n)
+    if recipe == "linspace":
+        return torch.linspace(spec.param("start"), spec.param("end"), int(spec.param("n")), dtype=dtype)
+    raise ValueError(f"unknown recipe {recipe!r}")  # config validation admits only grader.core.exercises.RECIPES
 
 
-def build_cases(exercise_id: str, public: tuple[str, ...], hidden: tuple[str, ...],
-                definitions: tuple[CaseDef, ...], course_seed: int) -> tuple[Case, ...]:
+def build_cases(spec: ExerciseSpec, course_seed: int, include_hidden: bool) -> tuple[Case, ...]:
     """The cases to run, public ones first, in config order."""
-    by_name = {d.name: d for d in definitions}
+    names = (*spec.public, *(spec.hidden if include_hidden else ()))
     return tuple(
-        Case(exercise_id, by_name[name], name in public, make_input(by_name[name], exercise_id, course_seed))
-        for name in (*public, *hidden)
+        Case(spec.id, spec.case(name), name in spec.public, make_input(spec.case(name), spec.id, course_seed))
+        for name in names
     )

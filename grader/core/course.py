@@ -1,4 +1,4 @@
-"""Find the course folder and prepare what grading an exercise needs: cases and expected values."""
+"""Find the course folder: config.yaml, exercises/, and solutions/ (instructors) or expected/ (students)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,26 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.core.config import CourseConfig, ExerciseConfig, load_config
+from grader.core.config import CourseConfig, load_config
+from grader.core.exercises import ExerciseSpec
 from grader.errors import ConfigError, UsageError
-from grader.core.exercises import EXERCISE_IDS, ExerciseDef, exercise, resolve_exercise
 
 CONFIG_NAME = "config.yaml"
 
 
 @dataclass(frozen=True)
 class Course:
-    """A course folder: config.yaml, exercises/, and solutions/ (instructors) or expected/ (students)."""
+    """A course folder and its validated config."""
 
     root: Path
     config: CourseConfig
 
+    @property
+    def exercises(self) -> tuple[ExerciseSpec, ...]:
+        return self.config.exercises
+
     def exercise_file(self, exercise_id: str) -> Path:
-        return self.root / "exercises" / exercise(exercise_id).filename
+        return self.root / "exercises" / self.config.exercise(exercise_id).filename
 
 
 def find_course(explicit: Path | None = None, start: Path | None = None) -> Course:
@@ -40,19 +44,15 @@ def find_course(explicit: Path | None = None, start: Path | None = None) -> Cour
     raise ConfigError.worded("error.not_in_course", here=here)
 
 
-def select_exercises(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Exercise ids from the command line ('ex03', '3', the file name); all six when none are named."""
+def select_exercises(config: CourseConfig, names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Exercise ids from the command line ('ex03', '3', the file name); every exercise when none are named."""
     if not names:
-        return EXERCISE_IDS
+        return config.exercise_ids
     chosen = []
     for name in names:
-        exercise_id = resolve_exercise(name)
+        exercise_id = config.resolve(name)
         if exercise_id is None:
-            raise UsageError.worded("error.unknown_exercise", name=repr(name), choices=", ".join(EXERCISE_IDS))
+            raise UsageError.worded("error.unknown_exercise", name=repr(name), choices=", ".join(config.exercise_ids))
         if exercise_id not in chosen:
             chosen.append(exercise_id)
     return tuple(chosen)
-
-
-def definition_and_config(course: Course, exercise_id: str) -> tuple[ExerciseDef, ExerciseConfig]:
-    return exercise(exercise_id), course.config.exercise(exercise_id)

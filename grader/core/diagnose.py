@@ -1,18 +1,12 @@
-"""Name what went wrong: known errors, known wrong answers, and everything else plainly.
+"""Name what went wrong in generic terms: known errors, values that are not tensors, missing graphs.
 
-Each exercise knows its typical mistakes (SPEC §2's table and a few more).
-A wrong answer is recognised by comparing the student's tensor with a model
-of the mistake (twice the right gradient, 4x + 1, 3x², ...) under the same
-tolerance as the verdict, never by guessing from text.
+Exercise-specific wrong answers (twice the right gradient, 4x + 1, 3x², ...)
+are recognised by the hint plug-ins an exercise lists (grader.core.hints).
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
-import torch
-
-from grader.core.compare import is_close
+from grader.core.exercises import CallingProtocol
 from grader.runner.outcome import ErrorInfo, NoneValue, NumberValue, OtherValue, SequenceValue, TensorValue, Value
 from grader.core.results import Message, message
 
@@ -74,74 +68,13 @@ def value_problem(noun: str, got: Value, expect_tensor: bool = True) -> Message 
     return message("returned_other", noun=noun, type=got.type_name)
 
 
-MistakeModel = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], "Message | None"]
-"""(student's tensor, expected tensor, the case's input) -> a recognised mistake or None."""
+def graph_problem(protocol: CallingProtocol, noun: str) -> Message:
+    """The feedback when a result that must carry a graph has no grad_fn.
 
-
-def _scaled(key: str) -> MistakeModel:
-    """The student's tensor is k times the expected one for a constant k != 1."""
-
-    def model(got: torch.Tensor, expected: torch.Tensor, given: torch.Tensor) -> Message | None:
-        denominator = float(torch.dot(expected.flatten(), expected.flatten()))
-        if denominator == 0.0:
-            return None
-        k = float(torch.dot(got.flatten(), expected.flatten())) / denominator
-        if abs(k - 1.0) > 1e-3 and is_close(got, expected * k):
-            return message(key, k=round(k, 4))
-        return None
-
-    return model
-
-
-def _matches(key: str, wrong: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> MistakeModel:
-    """The student's tensor equals a known wrong answer ``wrong(expected, input)``."""
-
-    def model(got: torch.Tensor, expected: torch.Tensor, given: torch.Tensor) -> Message | None:
-        candidate = wrong(expected, given).to(got.dtype)
-        if candidate.shape == got.shape and is_close(got, candidate) and not is_close(expected, candidate):
-            return message(key)
-        return None
-
-    return model
-
-
-def _doubled(key: str) -> MistakeModel:
-    return _matches(key, lambda expected, given: 2 * expected)
-
-
-MISTAKES: dict[tuple[str, str], tuple[MistakeModel, ...]] = {
-    ("ex01", "x_grad"): (_doubled("ex01.grad_accumulated"), _scaled("scaled_gradient")),
-    ("ex02", "x_grad"): (
-        _matches("ex02.not_zeroed", lambda expected, given: expected + 4 * given),
-        _matches("ex02.first_gradient", lambda expected, given: 4 * given),
-    ),
-    ("ex02", "y"): (_matches("ex02.returned_first_y", lambda expected, given: 2 * torch.dot(given, given)),),
-    ("ex03", "x_grad"): (_scaled("ex03.weighted_gradient"),),
-    ("ex03", "y"): (_matches("ex03.returned_sum", lambda expected, given: (given * given).sum()),),
-    ("ex04", "x_grad"): (_matches("ex04.through_detach", lambda expected, given: 3 * given * given),),
-    ("ex06", "dydx"): (
-        _matches("ex06.returned_sin", lambda expected, given: torch.sin(given)),
-        _matches("ex06.sign", lambda expected, given: -expected),
-    ),
-}
-
-
-def mistake(exercise_id: str, check_id: str, got: torch.Tensor, expected: torch.Tensor,
-            given: torch.Tensor) -> Message | None:
-    """A recognised wrong answer for this check, or None."""
-    for model in MISTAKES.get((exercise_id, check_id), ()):
-        try:
-            found = model(got, expected, given)
-        except (RuntimeError, ValueError):
-            found = None  # the model does not apply to this shape or dtype
-        if found is not None:
-            return found
-    return None
-
-
-def graph_problem(exercise_id: str, noun: str) -> Message:
-    """The feedback when a result that must carry a graph has no grad_fn."""
-    return message("ex05.graph_broken" if exercise_id == "ex05" else "no_grad_fn", noun=noun)
+    Worded by calling protocol: under call_backward the grader makes the input require grad itself,
+    so the advice is to stay in tensor operations, not to call requires_grad_.
+    """
+    return message("no_grad_fn.call_backward" if protocol == "call_backward" else "no_grad_fn", noun=noun)
 
 
 def _student_line(error: ErrorInfo) -> tuple[int, str]:

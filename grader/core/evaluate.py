@@ -2,38 +2,50 @@
 
 from __future__ import annotations
 
-from grader.core import diagnose
+from grader.core import diagnose, hints
 from grader.core.cases import Case
 from grader.core.compare import compare
-from grader.core.config import Tolerance
-from grader.runner.outcome import CaseRun, SequenceValue, TensorValue, Value
-from grader.core.exercises import Check, ExerciseDef
+from grader.core.exercises import CheckSpec, ExerciseSpec
 from grader.core.results import CaseFinding, Message, message
+from grader.runner.outcome import CaseRun, SequenceValue, TensorValue, Value
 
 
-def target(run: CaseRun, path: str) -> Value | Message:
-    """The value a check reads ('returned', 'returned.1', 'grad'), or why it cannot be read."""
+def target(run: CaseRun, path: str, spec: ExerciseSpec | None = None, length: int = 0) -> Value | Message:
+    """The value a check reads ('returned', 'returned.1', 'grad'), or why it cannot be read.
+
+    For 'returned.N', ``length`` is how many items the reference returns (0: any number will do).
+    """
     if path == "grad":
         return run.grad
     if path == "returned":
         return run.returned
     index = int(path.split(".")[1])
     returned = run.returned
-    if not isinstance(returned, SequenceValue) or returned.length != 2 or len(returned.items) <= index:
-        return message("returned_not_pair", type=_kind_name(returned))
+    if not isinstance(returned, SequenceValue) or len(returned.items) <= index or (
+            length and returned.length != length):
+        names = _tuple_names(spec) if spec is not None else ""
+        key = "returned_not_pair" if length == 2 else "returned_not_tuple"
+        return message(key, type=_kind_name(returned), names=names or "(...)", length=length)
     return returned.items[index]
 
 
-def evaluate(check: Check, definition: ExerciseDef, case: Case, run: CaseRun, expected: CaseRun,
-             tolerance: Tolerance) -> CaseFinding:
+def _tuple_names(spec: ExerciseSpec) -> str:
+    """'(u, z)': the nouns of the checks on returned.0, returned.1, ..., as the student should return them."""
+    nouns = {int(c.target.split(".")[1]): c.noun for c in spec.checks if c.target.startswith("returned.")}
+    return "(" + ", ".join(nouns.get(i, "…") for i in range(max(nouns) + 1)) + ")" if nouns else ""
+
+
+def evaluate(check: CheckSpec, spec: ExerciseSpec, case: Case, run: CaseRun, expected: CaseRun) -> CaseFinding:
     """Does ``check`` hold on ``case``? Failing findings carry the best explanation found."""
 
     def finding(problem: Message | None = None, mismatch=None) -> CaseFinding:
-        return CaseFinding(case.name, case.definition.describe, case.public, problem is None, problem, mismatch)
+        return CaseFinding(case.name, case.show, case.public, problem is None, problem, mismatch)
 
     if run.error is not None:
         return finding(diagnose.error_problem(run.error))
-    got = target(run, check.target)
+    reference_returned = expected.returned
+    length = reference_returned.length if isinstance(reference_returned, SequenceValue) else 0
+    got = target(run, check.target, spec, length)
     if isinstance(got, Message):
         return finding(got)
     problem = diagnose.value_problem(check.noun, got)
@@ -42,19 +54,19 @@ def evaluate(check: Check, definition: ExerciseDef, case: Case, run: CaseRun, ex
     assert isinstance(got, TensorValue) and got.data is not None
 
     if check.kind == "graph":
-        return finding() if got.grad_fn else finding(diagnose.graph_problem(definition.id, check.noun))
+        return finding() if got.grad_fn else finding(diagnose.graph_problem(spec.protocol, check.noun))
     if check.kind == "detached":
         if got.requires_grad or got.grad_fn:
-            return finding(message("ex04.u_requires_grad", noun=check.noun, grad_fn=got.grad_fn or "-"))
+            return finding(message("not_detached", noun=check.noun, grad_fn=got.grad_fn or "-"))
         return finding()
 
     reference = target(expected, check.target)
     if not isinstance(reference, TensorValue) or reference.data is None:
-        raise ValueError(f"the reference for {definition.id} {check.id} is not a tensor")
-    mismatch = compare(got.data, reference.data, tolerance.rtol, tolerance.atol)
+        raise ValueError(f"the reference for {spec.id} {check.id} is not a tensor")
+    mismatch = compare(got.data, reference.data, spec.tolerance.rtol, spec.tolerance.atol)
     if mismatch is None:
         return finding()
-    known = diagnose.mistake(definition.id, check.id, got.data, reference.data, case.input)
+    known = hints.recognise(spec.hints, check.target, got.data, reference.data, case.input)
     return finding(known or message("mismatch", noun=check.noun), mismatch)
 
 

@@ -1,196 +1,162 @@
-"""The six exercises declared as data: files, functions, calling protocol, cases and checks.
+"""What an exercise is, as frozen data: files, function, calling protocol, cases and checks.
 
-Nothing here computes an expected value: expected values come from running
-``solutions/`` on the same inputs (see ``grader.core.reference``). This module
-imports no torch, so the command line can validate a config and start its
-workers before paying for torch's import.
+Exercises are course data: ``config.yaml`` declares them (see docs/authoring.md)
+and ``grader.core.exercise_config`` turns each block into an :class:`ExerciseSpec`.
+This module holds only the types and the vocabulary a block may use (calling
+protocols, case recipes, check kinds, targets). It imports no torch, so the
+command line can validate a course and start its workers before paying for
+torch's import. Nothing here computes an expected value: those come from
+running ``solutions/`` on the same inputs (``grader.core.reference``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal, Mapping, get_args
 
-PROTOCOL_CALL = "call"
-"""The grader calls ``fn(x)`` on a fresh tensor and inspects the result and ``x.grad``."""
-PROTOCOL_CALL_BACKWARD = "call_backward"
-"""The grader makes ``a`` require grad, calls ``d = fn(a)`` and ``d.backward()`` itself (ex05)."""
+CallingProtocol = Literal["call", "call_backward"]
+"""call: the grader calls ``fn(x)`` on a fresh tensor and reads the result and ``x.grad``.
+call_backward: the grader makes ``a`` require grad, calls ``d = fn(a)`` and ``d.backward()`` itself."""
+PROTOCOLS: tuple[str, ...] = get_args(CallingProtocol)
+PROTOCOL_CALL: CallingProtocol = "call"
+PROTOCOL_CALL_BACKWARD: CallingProtocol = "call_backward"
+
+CheckKind = Literal["value", "graph", "detached", "autograd_only"]
+"""value: close to the reference's; graph: has a grad_fn; detached: no grad_fn and no requires_grad;
+autograd_only: the submission reaches none of the banned operations (a check on the source)."""
+CHECK_KINDS: tuple[str, ...] = get_args(CheckKind)
+
+DType = Literal["float32", "float64"]
+DTYPES: tuple[str, ...] = get_args(DType)
+
+RECIPES: Mapping[str, tuple[frozenset[str], frozenset[str]]] = MappingProxyType({
+    # recipe: (required parameters, optional parameters); every recipe also takes dtype and show.
+    "arange": (frozenset({"n"}), frozenset()),
+    "randn": (frozenset({"n"}), frozenset({"scale"})),
+    "linspace": (frozenset({"start", "end", "n"}), frozenset()),
+    "sin_grid": (frozenset({"n"}), frozenset()),
+    "scalar": (frozenset({"value"}), frozenset()),
+    "random_scalar": (frozenset(), frozenset({"scale"})),
+})
+"""Input recipes (built into tensors by grader.core.cases)."""
+
+TARGET_PATTERN = re.compile(r"^(returned|returned\.[0-9]|grad)$")
+"""returned | returned.N (the N-th item of a returned tuple) | grad (the grader's own input's .grad)."""
 
 
 @dataclass(frozen=True)
-class CaseDef:
-    """One input recipe. ``kind`` and ``params`` are turned into tensors by grader.core.cases."""
+class Label:
+    """Words shown to people, in both languages."""
+
+    zh: str
+    en: str
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """assert_close tolerances; None means torch.testing's per-dtype default."""
+
+    rtol: float | None = None
+    atol: float | None = None
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One input recipe; grader.core.cases turns it into a tensor."""
 
     name: str
-    kind: str
-    """arange | randn | scalar | random_scalar | sin_grid | linspace"""
-    params: tuple[tuple[str, object], ...]
-    describe: str
+    recipe: str
+    dtype: DType
+    params: tuple[tuple[str, float], ...]
+    """The recipe's numbers: n, scale, value, start, end."""
+    show: str
     """How the input is shown to a student, as code so it reads the same in every language
     ('torch.arange(4.0)', 'torch.randn(7)'); a hidden case's values stay hidden, its recipe does not."""
 
+    def param(self, name: str, default: float | None = None) -> float:
+        value = dict(self.params).get(name, default)
+        if value is None:
+            raise KeyError(f"case {self.name!r} has no {name}")
+        return value
+
+    @property
+    def random(self) -> bool:
+        return self.recipe.startswith("rand")
+
 
 @dataclass(frozen=True)
-class Check:
-    """One gradable claim about a run, named in results as '<exercise> · <label>'."""
+class CheckSpec:
+    """One gradable claim about a run; named in results '<exercise> · <English label>'."""
 
     id: str
-    label: str
-    kind: str
-    """value: ≈ the reference's; graph: has a grad_fn; detached: no grad_fn, no requires_grad;
-    no_cosine: the source calls no cosine (an AST check)."""
+    kind: CheckKind
+    label: Label
     target: str = ""
-    """returned | returned.N | grad — which harvested value the check reads."""
+    """Which harvested value the check reads (see TARGET_PATTERN); '' for autograd_only."""
     noun: str = ""
     """How the target is named in feedback: 'y', 'x.grad', 'u', ..."""
+    banned: tuple[str, ...] = ()
+    """autograd_only: the operations the submission must not reach ('cos')."""
 
 
 @dataclass(frozen=True)
-class ExerciseDef:
-    """One exercise: where the student's code lives and how it is run and checked."""
+class ExerciseSpec:
+    """One exercise: where the student's code lives, how it is run, checked and scored."""
 
     id: str
+    title: Label
     filename: str
+    """The same name in exercises/ (the stub) and solutions/ (the reference)."""
     function: str
-    protocol: str
+    protocol: CallingProtocol
     input_name: str
-    cases: tuple[CaseDef, ...]
-    checks: tuple[Check, ...]
+    points: float
+    timeout: float
+    """Wall-clock seconds one run (all its cases) may take."""
+    memory_mb: int
+    """Memory a run may allocate on top of what the process already maps."""
+    tolerance: Tolerance
+    cases: tuple[CaseSpec, ...]
+    public: tuple[str, ...]
+    """Case names graded by ``grader check`` and ``grade``."""
+    hidden: tuple[str, ...]
+    """Case names graded only by ``grade`` (never shipped to students)."""
+    hidden_weight: float
+    """Share of each check's points that rides on the hidden cases."""
+    checks: tuple[CheckSpec, ...]
+    hints: tuple[str, ...] = ()
+    """Named hint plug-ins (grader.core.hints) that recognise this exercise's typical mistakes."""
+    plot: str = ""
+    """A named plot (grader.render.plots) that ``grader check --plot`` draws; '' for none."""
+
+    def case(self, name: str) -> CaseSpec:
+        return next(c for c in self.cases if c.name == name)
+
+    @property
+    def case_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.cases)
+
+    @property
+    def banned(self) -> tuple[str, ...]:
+        """Every operation an autograd_only check of this exercise bans."""
+        return tuple(dict.fromkeys(op for c in self.checks if c.kind == "autograd_only" for op in c.banned))
 
 
-def _vector_cases() -> tuple[CaseDef, ...]:
-    return (
-        CaseDef("book", "arange", (("n", 4), ("dtype", "float32")), "torch.arange(4.0)"),
-        CaseDef("vec7", "randn", (("n", 7), ("dtype", "float32"), ("scale", 1.0)), "torch.randn(7)"),
-        CaseDef("vec16_f64", "randn", (("n", 16), ("dtype", "float64"), ("scale", 3.0)), "3 * torch.randn(16, dtype=torch.float64)"),
-        CaseDef("vec1_f64", "randn", (("n", 1), ("dtype", "float64"), ("scale", 1.0)), "torch.randn(1, dtype=torch.float64)"),
-    )
-
-
-def _value(check_id: str, label: str, target: str, noun: str) -> Check:
-    return Check(check_id, label, "value", target, noun)
-
-
-def _graph(check_id: str, label: str, target: str, noun: str) -> Check:
-    return Check(check_id, label, "graph", target, noun)
-
-
-EXERCISES: tuple[ExerciseDef, ...] = (
-    ExerciseDef(
-        id="ex01",
-        filename="ex01_gradient_4x.py",
-        function="gradient_4x",
-        protocol=PROTOCOL_CALL,
-        input_name="x",
-        cases=_vector_cases(),
-        checks=(
-            _value("y", "y = 2xᵀx", "returned", "y"),
-            _graph("y_graph", "y has a grad_fn", "returned", "y"),
-            _value("x_grad", "x.grad ≈ 4x", "grad", "x.grad"),
-        ),
-    ),
-    ExerciseDef(
-        id="ex02",
-        filename="ex02_zero_grad.py",
-        function="zero_then_sum",
-        protocol=PROTOCOL_CALL,
-        input_name="x",
-        cases=_vector_cases(),
-        checks=(
-            _value("y", "y = Σx", "returned", "y"),
-            _graph("y_graph", "y has a grad_fn", "returned", "y"),
-            _value("x_grad", "x.grad ≈ 1 (cleared before the second backward)", "grad", "x.grad"),
-        ),
-    ),
-    ExerciseDef(
-        id="ex03",
-        filename="ex03_sum_backward.py",
-        function="sum_backward",
-        protocol=PROTOCOL_CALL,
-        input_name="x",
-        cases=_vector_cases(),
-        checks=(
-            _value("y", "y = x⊙x", "returned", "y"),
-            _graph("y_graph", "y has a grad_fn", "returned", "y"),
-            _value("x_grad", "x.grad ≈ 2x", "grad", "x.grad"),
-        ),
-    ),
-    ExerciseDef(
-        id="ex04",
-        filename="ex04_detach.py",
-        function="detach_product",
-        protocol=PROTOCOL_CALL,
-        input_name="x",
-        cases=_vector_cases(),
-        checks=(
-            _value("u", "u = x⊙x", "returned.0", "u"),
-            Check("u_detached", "u is detached", "detached", "returned.0", "u"),
-            _value("z", "z = u⊙x", "returned.1", "z"),
-            _graph("z_graph", "z has a grad_fn", "returned.1", "z"),
-            _value("x_grad", "x.grad ≈ u", "grad", "x.grad"),
-        ),
-    ),
-    ExerciseDef(
-        id="ex05",
-        filename="ex05_control_flow.py",
-        function="f",
-        protocol=PROTOCOL_CALL_BACKWARD,
-        input_name="a",
-        cases=(
-            CaseDef("positive", "scalar", (("value", 1.5), ("dtype", "float32")), "a = torch.tensor(1.5)"),
-            CaseDef("negative", "scalar", (("value", -0.7), ("dtype", "float32")), "a = torch.tensor(-0.7)"),
-            CaseDef("tiny", "scalar", (("value", 1e-4), ("dtype", "float32")), "a = torch.tensor(1e-4)"),
-            CaseDef("large", "scalar", (("value", 2500.0), ("dtype", "float32")), "a = torch.tensor(2500.0)"),
-            CaseDef("negative_large_f64", "scalar", (("value", -3000.0), ("dtype", "float64")), "a = torch.tensor(-3000.0, dtype=torch.float64)"),
-            CaseDef("random_f64", "random_scalar", (("dtype", "float64"),), "a = torch.randn((), dtype=torch.float64)"),
-        ),
-        checks=(
-            _value("d", "d = f(a)", "returned", "d"),
-            _graph("d_graph", "d has a grad_fn", "returned", "d"),
-            _value("a_grad", "a.grad ≈ d / a", "grad", "a.grad"),
-        ),
-    ),
-    ExerciseDef(
-        id="ex06",
-        filename="ex06_sin_cos.py",
-        function="sin_derivative",
-        protocol=PROTOCOL_CALL,
-        input_name="x",
-        cases=(
-            CaseDef("book", "sin_grid", (("n", 100), ("dtype", "float32")), "2π/100 · torch.arange(100)"),
-            CaseDef("grid_f64", "linspace", (("start", -10.0), ("end", 10.0), ("n", 57), ("dtype", "float64")),
-                    "torch.linspace(-10, 10, 57, dtype=torch.float64)"),
-            CaseDef("random", "randn", (("n", 33), ("dtype", "float32"), ("scale", 5.0)), "5 * torch.randn(33)"),
-        ),
-        checks=(
-            _value("dydx", "dy/dx ≈ cos(x)", "returned", "dy/dx"),
-            Check("no_cosine", "no cosine in the source", "no_cosine"),
-        ),
-    ),
-)
-
-EXERCISE_IDS: tuple[str, ...] = tuple(e.id for e in EXERCISES)
-
-
-def exercise(exercise_id: str) -> ExerciseDef:
-    """The exercise with this id (KeyError if there is none)."""
-    for definition in EXERCISES:
-        if definition.id == exercise_id:
-            return definition
-    raise KeyError(exercise_id)
-
-
-def case_names(exercise_id: str) -> tuple[str, ...]:
-    return tuple(c.name for c in exercise(exercise_id).cases)
-
-
-def resolve_exercise(text: str) -> str | None:
-    """Accept 'ex03', '3', '03', 'ex3' or the file name; None when nothing matches."""
+def resolve_exercise(exercises: tuple[ExerciseSpec, ...], text: str) -> str | None:
+    """Accept 'ex03', '3', '03', 'ex3', the file's stem or its name; None when nothing matches."""
     lowered = text.strip().lower()
-    for definition in EXERCISES:
-        stem = definition.filename[:-3]
-        if lowered in (definition.id, stem, definition.filename):
-            return definition.id
+    for spec in exercises:
+        if lowered in (spec.id.lower(), spec.filename.lower(), spec.filename.lower().removesuffix(".py")):
+            return spec.id
     digits = lowered.removeprefix("ex")
-    if digits.isdigit() and f"ex{int(digits):02d}" in EXERCISE_IDS:
-        return f"ex{int(digits):02d}"
+    if digits.isdigit():
+        for spec in exercises:
+            own = spec.id.lower().removeprefix("ex")
+            if own.isdigit() and int(own) == int(digits):
+                return spec.id
     return None

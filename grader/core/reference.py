@@ -21,7 +21,7 @@ from grader.runner import calling as drive, wire as protocol
 from grader.core.cases import Case
 from grader.errors import ConfigError
 from grader.runner.outcome import CaseRun, InvalidResult, parse_case
-from grader.core.exercises import ExerciseDef
+from grader.core.exercises import ExerciseSpec
 
 EXPECTED_FILE = Path("expected") / "public.bin"
 
@@ -30,27 +30,27 @@ def has_solutions(course_root: Path) -> bool:
     return (course_root / "solutions").is_dir()
 
 
-def _reference_function(course_root: Path, definition: ExerciseDef):
+def _reference_function(course_root: Path, spec: ExerciseSpec):
     """Import the reference solution's function, or say plainly why it cannot be."""
-    path = course_root / "solutions" / definition.filename
-    module_name = f"_grader_reference_{definition.id}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None or not path.is_file():
+    path = course_root / "solutions" / spec.filename
+    module_name = f"_grader_reference_{spec.id}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None or not path.is_file():
         raise ConfigError(f"{path}: the reference solution is missing; restore it or grade from a copy that has it.")
-    module = importlib.util.module_from_spec(spec)
+    module = importlib.util.module_from_spec(module_spec)
     try:
-        spec.loader.exec_module(module)
+        module_spec.loader.exec_module(module)
     except Exception as error:  # noqa: BLE001 - a broken reference is a course error, said plainly
         raise ConfigError(f"{path}: the reference solution fails to load ({type(error).__name__}: {error}).") from None
-    function = getattr(module, definition.function, None)
+    function = getattr(module, spec.function, None)
     if function is None:
-        raise ConfigError(f"{path}: the reference solution defines no {definition.function}().")
+        raise ConfigError(f"{path}: the reference solution defines no {spec.function}().")
     return function, str(path)
 
 
-def _raw_runs(course_root: Path, definition: ExerciseDef, cases: tuple[Case, ...]) -> list[dict]:
-    function, path = _reference_function(course_root, definition)
-    raws = [drive.run_case(definition.protocol, function, case.input, path) for case in cases]
+def _raw_runs(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...]) -> list[dict]:
+    function, path = _reference_function(course_root, spec)
+    raws = [drive.run_case(spec.protocol, function, case.input, path) for case in cases]
     for case, raw in zip(cases, raws):
         if raw["error"] is not None:
             raise ConfigError(
@@ -60,26 +60,26 @@ def _raw_runs(course_root: Path, definition: ExerciseDef, cases: tuple[Case, ...
     return raws
 
 
-def run_solution(course_root: Path, definition: ExerciseDef, cases: tuple[Case, ...]) -> tuple[CaseRun, ...]:
+def run_solution(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...]) -> tuple[CaseRun, ...]:
     """The reference solution's run on every case, validated like a student's."""
-    return tuple(parse_case(raw) for raw in _raw_runs(course_root, definition, cases))
+    return tuple(parse_case(raw) for raw in _raw_runs(course_root, spec, cases))
 
 
-def expected_runs(course_root: Path, definition: ExerciseDef, cases: tuple[Case, ...]) -> tuple[CaseRun, ...]:
+def expected_runs(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...]) -> tuple[CaseRun, ...]:
     """Expected runs for ``cases``: from solutions/ when present, else from the shipped public file."""
     if has_solutions(course_root):
-        return run_solution(course_root, definition, cases)
+        return run_solution(course_root, spec, cases)
     shipped = load_shipped(course_root)
     runs = []
     for case in cases:
-        entry = shipped.get((definition.id, case.name))
+        entry = shipped.get((spec.id, case.name))
         if entry is None or not case.public:
             raise ConfigError.worded("error.case_not_shipped", file=course_root / EXPECTED_FILE,
-                                     exercise=definition.id, case=repr(case.name))
+                                     exercise=spec.id, case=repr(case.name))
         shipped_input, run = entry
         if shipped_input.dtype != case.input.dtype or not torch.equal(shipped_input, case.input):
             raise ConfigError.worded("error.expected_stale", file=course_root / EXPECTED_FILE,
-                                     exercise=definition.id, case=repr(case.name))
+                                     exercise=spec.id, case=repr(case.name))
         runs.append(run)
     return tuple(runs)
 
@@ -106,12 +106,11 @@ def load_shipped(course_root: Path) -> dict[tuple[str, str], tuple[torch.Tensor,
     return shipped
 
 
-def ship_public(course_root: Path, public_cases: dict[str, tuple[Case, ...]],
-                definitions: dict[str, ExerciseDef]) -> bytes:
+def ship_public(course_root: Path, public_cases: tuple[tuple[ExerciseSpec, tuple[Case, ...]], ...]) -> bytes:
     """The bytes of expected/public.bin: every public case's input and reference run."""
     data = {}
-    for exercise_id, cases in public_cases.items():
+    for spec, cases in public_cases:
         public = tuple(case for case in cases if case.public)
-        raws = _raw_runs(course_root, definitions[exercise_id], public)
-        data[exercise_id] = {case.name: {"input": case.input, "run": raw} for case, raw in zip(public, raws)}
+        raws = _raw_runs(course_root, spec, public)
+        data[spec.id] = {case.name: {"input": case.input, "run": raw} for case, raw in zip(public, raws)}
     return protocol.dump(data)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # importing compare would import torch; the CLI imports this module before that
     from grader.core.compare import Mismatch
+    from grader.core.exercises import Label
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class CheckResult:
 
     exercise_id: str
     check_id: str
-    label: str
+    label: "Label"
     public: bool
     passed: bool
     score: float
@@ -55,16 +56,22 @@ class CheckResult:
 
     @property
     def name(self) -> str:
-        suffix = "" if self.public else " · hidden cases"
-        return f"{self.exercise_id} · {self.label}{suffix}"
+        return test_name(self.exercise_id, self.label.en, self.public)
 
 
-STATUS_PASSED = "passed"
-STATUS_FAILED = "failed"
-STATUS_NOT_ATTEMPTED = "not_attempted"
-STATUS_NOT_SUBMITTED = "not_submitted"
-STATUS_ERROR = "error"
-"""The code could not be run to the end: syntax error, timeout, crash, ..."""
+def test_name(exercise_id: str, label_en: str, public: bool) -> str:
+    """The stable name of a Gradescope/otter test: '<exercise> · <English label>[ · hidden cases]'."""
+    suffix = "" if public else " · hidden cases"
+    return f"{exercise_id} · {label_en}{suffix}"
+
+
+Status = Literal["passed", "failed", "not_attempted", "not_submitted", "error"]
+"""error: the code could not be run to the end (syntax error, timeout, crash, ...)."""
+STATUS_PASSED: Status = "passed"
+STATUS_FAILED: Status = "failed"
+STATUS_NOT_ATTEMPTED: Status = "not_attempted"
+STATUS_NOT_SUBMITTED: Status = "not_submitted"
+STATUS_ERROR: Status = "error"
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class ExerciseResult:
     """One exercise of one submission."""
 
     exercise_id: str
-    status: str
+    status: Status
     score: float
     max_score: float
     checks: tuple[CheckResult, ...] = ()
@@ -85,6 +92,9 @@ class ExerciseResult:
     wall: float = 0.0
     max_rss_kb: int = 0
     source_file: str = ""
+    grader_failed: bool = False
+    """The grader (not the student's code) failed on this exercise: the score is provisional and the
+    next run grades it again. Only the trusted side sets it."""
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,9 @@ the hidden one.
 
 from __future__ import annotations
 
-from grader.core import diagnose, evaluate as checks
+from grader.core import diagnose, evaluate, hints
 from grader.core.cases import Case
-from grader.core.config import ExerciseConfig
-from grader.runner.outcome import CaseRun
-from grader.runner.pool import RunResult
-from grader.core.exercises import Check, ExerciseDef
+from grader.core.exercises import CheckSpec, ExerciseSpec
 from grader.core.results import (
     STATUS_ERROR,
     STATUS_FAILED,
@@ -26,57 +23,60 @@ from grader.core.results import (
     CheckResult,
     ExerciseResult,
     Message,
+    Status,
     message,
+    test_name,
 )
 from grader.core.sources import SourceFile
+from grader.i18n import has_message
+from grader.runner.outcome import CaseRun
+from grader.runner.pool import RunResult
 
 
-def grade_exercise(definition: ExerciseDef, config: ExerciseConfig, cases: tuple[Case, ...],
-                   expected: tuple[CaseRun, ...], source: SourceFile, run: RunResult | None) -> ExerciseResult:
+def grade_exercise(spec: ExerciseSpec, cases: tuple[Case, ...], expected: tuple[CaseRun, ...],
+                   source: SourceFile, run: RunResult | None) -> ExerciseResult:
     """Score one exercise of one submission. ``run`` is None when the source could not be used."""
     groups = _groups(cases)
     if source.problem is not None or run is None:
         problem = source.problem or message("not_submitted", file=source.display)
         status = STATUS_NOT_SUBMITTED if problem.key == "not_submitted" else STATUS_ERROR
-        return _failed_whole(definition, config, groups, problem, status, source)
+        return _failed_whole(spec, groups, problem, status, source)
     if run.status != "ok":
-        return _failed_whole(definition, config, groups, run_problem(definition, source, run), STATUS_ERROR,
-                             source, run)
+        return _failed_whole(spec, groups, run_problem(spec, source, run), STATUS_ERROR, source, run)
 
-    shares = _shares(definition, config, hidden_graded=len(groups) == 2)
+    shares = _shares(spec, hidden_graded=len(groups) == 2)
     results = []
-    for check in definition.checks:
-        if check.kind == "no_cosine":
+    for check in spec.checks:
+        if check.kind == "autograd_only":
             continue
         for public, indices in groups:
-            findings = tuple(
-                checks.evaluate(check, definition, cases[i], run.cases[i], expected[i], config.tolerance)
-                for i in indices
-            )
+            findings = tuple(evaluate.evaluate(check, spec, cases[i], run.cases[i], expected[i]) for i in indices)
             passed = all(f.passed for f in findings)
             share = shares[(check.id, public)]
-            results.append(CheckResult(definition.id, check.id, check.label, public, passed,
+            results.append(CheckResult(spec.id, check.id, check.label, public, passed,
                                        share if passed else 0.0, share, findings))
-    # A source-only check earns nothing on its own: an empty stub calls no cosine either.
+    # A source-only check earns nothing on its own: an empty stub reaches no banned operation either.
     answers_right = bool(results) and all(r.passed for r in results)
-    results += [_source_check(definition, check, source, answers_right, shares[(check.id, True)])
-                for check in definition.checks if check.kind == "no_cosine"]
-    results.sort(key=lambda r: [c.id for c in definition.checks].index(r.check_id))
+    results += [_source_check(spec, check, source, answers_right, shares[(check.id, True)])
+                for check in spec.checks if check.kind == "autograd_only"]
+    order = [c.id for c in spec.checks]
+    results.sort(key=lambda r: order.index(r.check_id))
 
     problems = [f.problem for r in results for f in r.findings if f.problem is not None]
     not_attempted = all(run_case.error is not None and run_case.error.type_name == "NotImplementedError"
                         for run_case in run.cases)
     score = 0.0 if not_attempted else _round(sum(r.score for r in results))
+    status: Status
     if not_attempted:
         status, exercise_problem = STATUS_NOT_ATTEMPTED, problems[0]
     else:
         status = STATUS_PASSED if all(r.passed for r in results) else STATUS_FAILED
         exercise_problem = None
     return ExerciseResult(
-        exercise_id=definition.id,
+        exercise_id=spec.id,
         status=status,
         score=score,
-        max_score=config.points,
+        max_score=spec.points,
         checks=tuple(results),
         problem=exercise_problem,
         misconceptions=_unique(p.key for p in problems),
@@ -88,16 +88,15 @@ def grade_exercise(definition: ExerciseDef, config: ExerciseConfig, cases: tuple
     )
 
 
-def run_problem(definition: ExerciseDef, source: SourceFile, run: RunResult) -> Message:
+def run_problem(spec: ExerciseSpec, source: SourceFile, run: RunResult) -> Message:
     """The feedback for a run that did not get to the end."""
     if run.status == "load_error" and run.error is not None:
         return diagnose.load_problem(run.error, source.display)
     if run.status == "missing_function":
-        return message("missing_function", file=source.display, function=definition.function,
+        return message("missing_function", file=source.display, function=spec.function,
                        defined=", ".join(run.defined) or "-")
     if run.status == "timeout":
-        key = "ex05.loop_never_ends" if definition.id == "ex05" else "timeout"
-        return message(key, seconds=round(run.wall, 1))
+        return hints.timeout_message(spec.hints, run.wall)
     if run.status == "crashed":
         return message("crashed", signal=run.detail)
     if run.status == "no_result":
@@ -113,54 +112,55 @@ def _groups(cases: tuple[Case, ...]) -> list[tuple[bool, tuple[int, ...]]]:
     return [(flag, indices) for flag, indices in ((True, public), (False, hidden)) if indices]
 
 
-def _shares(definition: ExerciseDef, config: ExerciseConfig, hidden_graded: bool) -> dict[tuple[str, bool], float]:
+def _shares(spec: ExerciseSpec, hidden_graded: bool) -> dict[tuple[str, bool], float]:
     """Points per (check, public?) test, rounded to 4 decimals so that they add up to exactly the
     exercise's points (largest remainder): three thirds of 2 points are 0.6667 + 0.6667 + 0.6666."""
-    per_check = config.points / len(definition.checks)
+    per_check = spec.points / len(spec.checks)
     raw: dict[tuple[str, bool], float] = {}
-    for check in definition.checks:
-        if check.kind == "no_cosine" or not hidden_graded:
+    for check in spec.checks:
+        if check.kind == "autograd_only" or not hidden_graded:
             raw[(check.id, True)] = per_check
         else:
-            raw[(check.id, True)] = per_check * (1 - config.hidden_weight)
-            raw[(check.id, False)] = per_check * config.hidden_weight
+            raw[(check.id, True)] = per_check * (1 - spec.hidden_weight)
+            raw[(check.id, False)] = per_check * spec.hidden_weight
     scale = 10_000
     units = {key: int(value * scale) for key, value in raw.items()}
-    missing = round(config.points * scale) - sum(units.values())
+    missing = round(spec.points * scale) - sum(units.values())
     for key in sorted(raw, key=lambda k: raw[k] * scale - units[k], reverse=True)[:max(0, missing)]:
         units[key] += 1
     return {key: units[key] / scale for key in raw}
 
 
-def _source_check(definition: ExerciseDef, check: Check, source: SourceFile, answers_right: bool,
+def _source_check(spec: ExerciseSpec, check: CheckSpec, source: SourceFile, answers_right: bool,
                   share: float) -> CheckResult:
-    if source.cosine_hits:
-        first = source.cosine_hits[0]
-        problem = message("ex06.uses_cos", line=first.line, code=first.text,
-                          lines=", ".join(str(h.line) for h in source.cosine_hits))
+    hits = [hit for hit in source.banned_hits if hit.op in check.banned]
+    if hits:
+        first = hits[0]
+        key = f"banned.{first.op}" if has_message(f"banned.{first.op}") else "banned"
+        problem = message(key, op=first.op, line=first.line, code=first.text,
+                          lines=", ".join(str(h.line) for h in hits))
         finding = CaseFinding("source", source.display, True, False, problem)
-        return CheckResult(definition.id, check.id, check.label, True, False, 0.0, share, (finding,))
+        return CheckResult(spec.id, check.id, check.label, True, False, 0.0, share, (finding,))
     if not answers_right:
         finding = CaseFinding("source", source.display, True, False, message("source_check_gated"))
-        return CheckResult(definition.id, check.id, check.label, True, False, 0.0, share, (finding,))
+        return CheckResult(spec.id, check.id, check.label, True, False, 0.0, share, (finding,))
     finding = CaseFinding("source", source.display, True, True)
-    return CheckResult(definition.id, check.id, check.label, True, True, share, share, (finding,))
+    return CheckResult(spec.id, check.id, check.label, True, True, share, share, (finding,))
 
 
-def _failed_whole(definition: ExerciseDef, config: ExerciseConfig, groups: list, problem: Message, status: str,
-                  source: SourceFile, run: RunResult | None = None) -> ExerciseResult:
-    shares = _shares(definition, config, hidden_graded=len(groups) == 2)
+def _failed_whole(spec: ExerciseSpec, groups: list, problem: Message, status: Status, source: SourceFile,
+                  run: RunResult | None = None) -> ExerciseResult:
+    shares = _shares(spec, hidden_graded=len(groups) == 2)
+    labels = {check.id: check.label for check in spec.checks}
     results = [
-        CheckResult(definition.id, check_id, check.label, public, False, 0.0, share, ())
-        for check in definition.checks
+        CheckResult(spec.id, check_id, labels[check_id], public, False, 0.0, share, ())
         for (check_id, public), share in shares.items()
-        if check_id == check.id
     ]
     return ExerciseResult(
-        exercise_id=definition.id,
+        exercise_id=spec.id,
         status=status,
         score=0.0,
-        max_score=config.points,
+        max_score=spec.points,
         checks=tuple(results),
         problem=problem,
         misconceptions=(problem.key,),
@@ -169,6 +169,7 @@ def _failed_whole(definition: ExerciseDef, config: ExerciseConfig, groups: list,
         wall=run.wall if run else 0.0,
         max_rss_kb=run.max_rss_kb if run else 0,
         source_file=source.display,
+        grader_failed=run is not None and run.status == "sandbox_failed",
     )
 
 
@@ -181,14 +182,12 @@ def _round(points: float) -> float:
     return round(points, 4)
 
 
-def layout(definition: ExerciseDef, config: ExerciseConfig, with_hidden: bool) -> tuple[tuple[str, bool, float], ...]:
+def layout(spec: ExerciseSpec, with_hidden: bool) -> tuple[tuple[str, bool, float], ...]:
     """(test name, public?, points) of every check and case group grading will report, before any run.
 
     The same names and shares as grade_exercise's CheckResults: exporters (otter) declare them up front.
     """
-    shares = _shares(definition, config, hidden_graded=with_hidden and bool(config.hidden))
-    labels = {check.id: check.label for check in definition.checks}
-    return tuple(
-        (CheckResult(definition.id, check_id, labels[check_id], public, False, 0.0, share, ()).name, public, share)
-        for (check_id, public), share in shares.items()
-    )
+    shares = _shares(spec, hidden_graded=with_hidden and bool(spec.hidden))
+    labels = {check.id: check.label for check in spec.checks}
+    return tuple((test_name(spec.id, labels[check_id].en, public), public, share)
+                 for (check_id, public), share in shares.items())

@@ -5,15 +5,14 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-_COSINES = {"cos", "cos_"}
-
 
 @dataclass(frozen=True)
 class SourceHit:
-    """A place in the source that does something the exercise forbids."""
+    """A place in the source that reaches an operation the exercise bans."""
 
     line: int
     text: str
+    op: str
 
 
 def parse(source: str, filename: str) -> ast.Module:
@@ -24,18 +23,23 @@ def parse(source: str, filename: str) -> ast.Module:
         raise SyntaxError(f"the file cannot be parsed ({type(error).__name__})") from None
 
 
-def cosine_uses(tree: ast.Module, source: str) -> tuple[SourceHit, ...]:
-    """Every use of a cosine: ``torch.cos``, ``x.cos()``, ``np.cos``, ``from math import cos``, ``getattr(t, "cos")``."""
+def banned_uses(tree: ast.Module, source: str, banned: tuple[str, ...]) -> tuple[SourceHit, ...]:
+    """Every use of a banned operation ``op``: ``torch.op``, ``x.op()``, ``x.op_()``, ``from math import op``,
+    ``getattr(t, "op")``; one hit per line, in line order."""
+    names = {variant: op for op in banned for variant in (op, op + "_")}
     lines = source.splitlines()
-    hits = []
+    hits: dict[int, SourceHit] = {}
     for node in ast.walk(tree):
-        if (
-            (isinstance(node, ast.Attribute) and node.attr in _COSINES)
-            or (isinstance(node, ast.Name) and node.id in _COSINES)
-            or (isinstance(node, ast.ImportFrom) and any(alias.name in _COSINES for alias in node.names))
-            or (isinstance(node, ast.Constant) and node.value in _COSINES)
-        ):
+        found = None
+        if isinstance(node, ast.Attribute):
+            found = names.get(node.attr)
+        elif isinstance(node, ast.Name):
+            found = names.get(node.id)
+        elif isinstance(node, ast.ImportFrom):
+            found = next((names[alias.name] for alias in node.names if alias.name in names), None)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found = names.get(node.value)
+        if found is not None:
             line = getattr(node, "lineno", 0)
-            hits.append(SourceHit(line, lines[line - 1].strip() if 0 < line <= len(lines) else ""))
-    unique = {hit.line: hit for hit in hits}
-    return tuple(unique[line] for line in sorted(unique))
+            hits.setdefault(line, SourceHit(line, lines[line - 1].strip() if 0 < line <= len(lines) else "", found))
+    return tuple(hits[line] for line in sorted(hits))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.core import source_scan as source_checks
+from grader.core import source_scan
+from grader.core.exercises import ExerciseSpec
 from grader.core.results import Message, message
 
 MAX_SOURCE_BYTES = 1 << 20
@@ -20,15 +21,17 @@ class SourceFile:
     """The name shown to people and in tracebacks."""
     text: str | None
     problem: Message | None = None
-    cosine_hits: tuple[source_checks.SourceHit, ...] = ()
+    banned_hits: tuple[source_scan.SourceHit, ...] = ()
+    """Where the source reaches an operation an autograd_only check bans."""
 
 
-def from_bytes(exercise_id: str, display: str, data: bytes | None, cosine_scope: str | None = None) -> SourceFile:
+def from_bytes(spec: ExerciseSpec, display: str, data: bytes | None, scope: str | None = None) -> SourceFile:
     """Decode and parse one file's bytes; ``None`` means the file was not submitted.
 
-    ``cosine_scope``: the source the no-cosine check reads, when it is not the whole file (a
+    ``scope``: the source the banned-operation scan reads, when it is not the whole file (a
     notebook's cells that define the function, not the plotting cell that draws cos for comparison).
     """
+    exercise_id = spec.id
     if data is None:
         return SourceFile(exercise_id, display, None, message("not_submitted", file=display))
     if len(data) > MAX_SOURCE_BYTES:
@@ -41,25 +44,25 @@ def from_bytes(exercise_id: str, display: str, data: bytes | None, cosine_scope:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        tree = source_checks.parse(text, display)
+        tree = source_scan.parse(text, display)
     except SyntaxError as error:
         code = (error.text or "").strip()
         return SourceFile(exercise_id, display, None, message(
             "syntax_error", file=display, line=error.lineno or 0, code=code, error=error.msg))
-    if cosine_scope is not None:
+    if scope is not None:
         try:
             return SourceFile(exercise_id, display, text, None,
-                              source_checks.cosine_uses(source_checks.parse(cosine_scope, display), cosine_scope))
+                              source_scan.banned_uses(source_scan.parse(scope, display), scope, spec.banned))
         except SyntaxError:
             pass  # the scope is part of a file that parsed: fall back to the whole file
-    return SourceFile(exercise_id, display, text, None, source_checks.cosine_uses(tree, text))
+    return SourceFile(exercise_id, display, text, None, source_scan.banned_uses(tree, text, spec.banned))
 
 
-def read(exercise_id: str, path: Path, display: str) -> SourceFile:
+def read(spec: ExerciseSpec, path: Path, display: str) -> SourceFile:
     """Read a file from disk (a missing file is 'not submitted')."""
     try:
         if not path.is_file():
-            return from_bytes(exercise_id, display, None)
-        return from_bytes(exercise_id, display, path.read_bytes())
+            return from_bytes(spec, display, None)
+        return from_bytes(spec, display, path.read_bytes())
     except OSError as error:
-        return SourceFile(exercise_id, display, None, message("unreadable", file=display, error=error.strerror or ""))
+        return SourceFile(spec.id, display, None, message("unreadable", file=display, error=error.strerror or ""))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import UsageError
-from grader.core.exercises import EXERCISES, resolve_exercise
+from grader.core.exercises import ExerciseSpec, resolve_exercise
 from grader.core.results import Message, message
 from grader.core.sources import MAX_SOURCE_BYTES
 
@@ -60,8 +60,9 @@ class SubmissionFiles:
     """The name each exercise's file is shown under."""
     problem: Message | None = None
     """Why the submission as a whole could not be read (a corrupt zip, ...)."""
-    cosine_scope: tuple[tuple[str, str], ...] = ()
-    """Notebooks: the source the ex06 no-cosine check reads (the cells defining the function)."""
+    scopes: tuple[tuple[str, str], ...] = ()
+    """Notebooks: per exercise with banned operations, the source the scan for them reads (the cells
+    defining the function, not a plotting cell that draws cos for comparison)."""
 
     def file(self, exercise_id: str) -> bytes | None:
         return dict(self.files).get(exercise_id)
@@ -141,31 +142,31 @@ def canvas_submissions(bulk_zip: Path) -> tuple[Submission, ...]:
     )
 
 
-def read(submission: Submission) -> SubmissionFiles:
+def read(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
     """Read the exercise files of one submission; never raises for bad student input."""
     try:
         if submission.kind == KIND_DIRECTORY:
-            return _from_directory(submission)
+            return _from_directory(submission, exercises)
         if submission.kind == KIND_ZIP:
-            return _from_zip(submission)
+            return _from_zip(submission, exercises)
         if submission.kind == KIND_CANVAS:
-            return _from_canvas(submission)
+            return _from_canvas(submission, exercises)
         if submission.kind == KIND_SCRIPT:
-            return _whole_program(submission, _read_regular_file(submission.path), None)
-        return _from_notebook(submission)
+            return _whole_program(submission, exercises, _read_regular_file(submission.path), {})
+        return _from_notebook(submission, exercises)
     except OSError as error:
-        return _empty(submission, message("submission_unreadable", name=submission.path.name,
+        return _empty(submission, exercises, message("submission_unreadable", name=submission.path.name,
                                                error=error.strerror or str(error)))
 
 
-def _empty(submission: Submission, problem: Message | None) -> SubmissionFiles:
-    return SubmissionFiles(submission, tuple((e.id, None) for e in EXERCISES),
-                           tuple((e.id, e.filename) for e in EXERCISES), problem)
+def _empty(submission: Submission, exercises: tuple[ExerciseSpec, ...], problem: Message | None) -> SubmissionFiles:
+    return SubmissionFiles(submission, tuple((e.id, None) for e in exercises),
+                           tuple((e.id, e.filename) for e in exercises), problem)
 
 
-def _from_directory(submission: Submission) -> SubmissionFiles:
+def _from_directory(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
     found: dict[str, tuple[int, Path]] = {}
-    wanted = {e.filename: e.id for e in EXERCISES}
+    wanted = {e.filename: e.id for e in exercises}
     for root, dirs, names in os.walk(submission.path, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
         depth = Path(root).relative_to(submission.path).parts
@@ -177,9 +178,9 @@ def _from_directory(submission: Submission) -> SubmissionFiles:
             if name in wanted and (wanted[name] not in found or len(depth) < found[wanted[name]][0]):
                 found[wanted[name]] = (len(depth), Path(root) / name)
     if not found and not any(submission.path.iterdir()):
-        return _empty(submission, message("submission_empty", name=submission.path.name))
+        return _empty(submission, exercises, message("submission_empty", name=submission.path.name))
     files, display = [], []
-    for definition in EXERCISES:
+    for definition in exercises:
         entry = found.get(definition.id)
         data = _read_regular_file(entry[1]) if entry else None
         files.append((definition.id, data))
@@ -199,15 +200,15 @@ def _read_regular_file(path: Path, cap: int = MAX_SOURCE_BYTES + 1) -> bytes:
         os.close(fd)
 
 
-def _from_zip(submission: Submission) -> SubmissionFiles:
+def _from_zip(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
     try:
         with zipfile.ZipFile(submission.path) as archive:
             members = archive.infolist()[:_MAX_ZIP_MEMBERS]
     except _ZIP_ERRORS:
-        return _empty(submission, message("zip_corrupt", name=submission.path.name))
+        return _empty(submission, exercises, message("zip_corrupt", name=submission.path.name))
     if not members:
-        return _empty(submission, message("submission_empty", name=submission.path.name))
-    wanted = {e.filename: e.id for e in EXERCISES}
+        return _empty(submission, exercises, message("submission_empty", name=submission.path.name))
+    wanted = {e.filename: e.id for e in exercises}
     chosen: dict[str, str] = {}
     for member in members:
         base = member.filename.replace("\\", "/").rstrip("/").split("/")[-1]
@@ -216,27 +217,27 @@ def _from_zip(submission: Submission) -> SubmissionFiles:
         current = chosen.get(wanted[base])
         if current is None or member.filename.count("/") < current.count("/"):
             chosen[wanted[base]] = member.filename
-    return _zip_members(submission, chosen, shown=chosen)
+    return _zip_members(submission, exercises, chosen, shown=chosen)
 
 
-def _zip_members(submission: Submission, chosen: dict[str, str], shown: dict[str, str]) -> SubmissionFiles:
+def _zip_members(submission: Submission, exercises: tuple[ExerciseSpec, ...], chosen: dict[str, str], shown: dict[str, str]) -> SubmissionFiles:
     """Read the chosen member of each exercise (capped); a damaged archive makes the whole submission one."""
     files = []
     try:
         with zipfile.ZipFile(submission.path) as archive:
-            for definition in EXERCISES:
+            for definition in exercises:
                 data = None
                 if definition.id in chosen:
                     with archive.open(chosen[definition.id]) as handle:
                         data = handle.read(MAX_SOURCE_BYTES + 1)
                 files.append((definition.id, data))
     except _ZIP_ERRORS:
-        return _empty(submission, message("zip_corrupt", name=submission.path.name))
-    display = tuple((e.id, shown.get(e.id, e.filename)) for e in EXERCISES)
+        return _empty(submission, exercises, message("zip_corrupt", name=submission.path.name))
+    display = tuple((e.id, shown.get(e.id, e.filename)) for e in exercises)
     return SubmissionFiles(submission, tuple(files), display)
 
 
-def _from_canvas(submission: Submission) -> SubmissionFiles:
+def _from_canvas(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
     """A student's files in the bulk zip, matched to exercises by their original names (ex03.py,
     ex03_sum_backward.py, ex03_sum_backward-1.py); of several versions, the newest submission id wins."""
     chosen: dict[str, tuple[int, str]] = {}
@@ -245,15 +246,15 @@ def _from_canvas(submission: Submission) -> SubmissionFiles:
         if match is None or not match["file"].endswith(".py"):
             continue
         stem = re.sub(r"-\d+$", "", match["file"][:-3])
-        exercise_id = resolve_exercise(stem) or resolve_exercise(stem.split("_")[0])
+        exercise_id = resolve_exercise(exercises, stem) or resolve_exercise(exercises, stem.split("_")[0])
         version = int(match["submission"])
         if exercise_id and (exercise_id not in chosen or version > chosen[exercise_id][0]):
             chosen[exercise_id] = (version, member)
     members = {exercise_id: member for exercise_id, (_, member) in chosen.items()}
-    return _zip_members(submission, members, shown={e: m.rsplit("/", 1)[-1] for e, m in members.items()})
+    return _zip_members(submission, exercises, members, shown={e: m.rsplit("/", 1)[-1] for e, m in members.items()})
 
 
-def _from_notebook(submission: Submission) -> SubmissionFiles:
+def _from_notebook(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
     raw = _read_regular_file(submission.path, _MAX_NOTEBOOK_BYTES)
     try:
         import nbformat
@@ -262,20 +263,22 @@ def _from_notebook(submission: Submission) -> SubmissionFiles:
         cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
         sources = [cell.source for cell in cells]
     except Exception as error:  # noqa: BLE001 - nbformat raises many reader and validation error types
-        return _empty(submission, message("notebook_corrupt", name=submission.path.name, error=type(error).__name__))
+        return _empty(submission, exercises, message("notebook_corrupt", name=submission.path.name, error=type(error).__name__))
     program = "\n\n".join(_without_magics(source) for source in sources)
-    ex06 = next(e for e in EXERCISES if e.id == "ex06")
-    scope = "\n\n".join(_without_magics(s) for s in sources if f"def {ex06.function}(" in s)
-    return _whole_program(submission, program.encode("utf-8"), scope)
+    scopes = {
+        spec.id: "\n\n".join(_without_magics(s) for s in sources if f"def {spec.function}(" in s)
+        for spec in exercises if spec.banned
+    }
+    return _whole_program(submission, exercises, program.encode("utf-8"), scopes)
 
 
-def _whole_program(submission: Submission, data: bytes, ex06_scope: str | None) -> SubmissionFiles:
+def _whole_program(submission: Submission, exercises: tuple[ExerciseSpec, ...], data: bytes,
+                   scopes: dict[str, str]) -> SubmissionFiles:
     """One program defining several exercise functions: it is each exercise's source where it defines its function."""
     text = data.decode("utf-8", errors="replace")
-    files = tuple((e.id, data if f"def {e.function}(" in text else None) for e in EXERCISES)
-    display = tuple((e.id, submission.path.name) for e in EXERCISES)
-    scope = (("ex06", ex06_scope),) if ex06_scope is not None else ()
-    return SubmissionFiles(submission, files, display, cosine_scope=scope)
+    files = tuple((e.id, data if f"def {e.function}(" in text else None) for e in exercises)
+    display = tuple((e.id, submission.path.name) for e in exercises)
+    return SubmissionFiles(submission, files, display, scopes=tuple(scopes.items()))
 
 
 def _without_magics(source: str) -> str:

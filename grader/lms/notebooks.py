@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.core.exercises import EXERCISES
+from grader.core.exercises import ExerciseSpec
 
 INTRO = (
     "# 自动微分 · Automatic differentiation (《动手学深度学习》2.5)\n\n"
@@ -26,10 +26,10 @@ class Stub:
     code: str
 
 
-def read_stubs(exercises_dir: Path) -> tuple[Stub, ...]:
-    """The six stubs, in order."""
+def read_stubs(exercises_dir: Path, exercises: tuple[ExerciseSpec, ...]) -> tuple[Stub, ...]:
+    """Every exercise's stub, in the course's order."""
     stubs = []
-    for definition in EXERCISES:
+    for definition in exercises:
         source = (exercises_dir / definition.filename).read_text("utf-8")
         tree = ast.parse(source)
         task = ast.get_docstring(tree) or ""

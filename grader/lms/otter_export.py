@@ -22,9 +22,8 @@ from grader.core import reference
 from grader.core.course import Course
 from grader.errors import UsageError
 from grader.core.scoring import layout
-from grader.core.exercises import EXERCISES
 
-TORCH_PIN = "torch==2.13.0"
+from grader.lms.pins import torch_pin
 PACKAGE_DIR = "autograd-grader"
 GRADESCOPE_SOURCE = "/autograder/source/files"
 """Where Gradescope unpacks the zip's files/: requirements.txt installs this package from there."""
@@ -69,7 +68,7 @@ def export_otter(course: Course, out: Path) -> Path:
         raise UsageError(f"{out}: exists and is not empty; choose a new folder.")
     out.mkdir(parents=True, exist_ok=True)
 
-    stubs = notebooks.read_stubs(course.root / "exercises")
+    stubs = notebooks.read_stubs(course.root / "exercises", course.exercises)
     import nbformat
 
     nbformat.write(notebooks.submission_notebook(stubs), out / "autograd.ipynb")
@@ -77,10 +76,9 @@ def export_otter(course: Course, out: Path) -> Path:
 
     tests_dir = out / "tests"
     tests_dir.mkdir()
-    for definition in EXERCISES:
-        config = course.config.exercise(definition.id)
-        tests = layout(definition, config, with_hidden=True)
-        (tests_dir / f"{definition.id}.py").write_text(test_file(definition.id, config.title_en, tests), "utf-8")
+    for spec in course.exercises:
+        tests = layout(spec, with_hidden=True)
+        (tests_dir / f"{spec.id}.py").write_text(test_file(spec.id, spec.title.en, tests), "utf-8")
 
     # Staged at the top of OUT: otter generate stores each as files/<name> in the zip.
     _copy_course(course.root, out / "course")
@@ -93,7 +91,7 @@ def export_otter(course: Course, out: Path) -> Path:
     }
     (out / "otter_config.json").write_text(json.dumps(otter_config, indent=2) + "\n", "utf-8")
     (out / "requirements.txt").write_text(
-        f"{TORCH_PIN}\n{GRADESCOPE_SOURCE}/{PACKAGE_DIR}[otter]\n", "utf-8"
+        f"{torch_pin(course.root)}\n{GRADESCOPE_SOURCE}/{PACKAGE_DIR}[otter]\n", "utf-8"
     )
 
     zip_path = out / "autograder.zip"

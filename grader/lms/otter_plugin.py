@@ -31,7 +31,6 @@ from otter.test_files.abstract_test import TestCaseResult
 from grader.core.course import find_course
 from grader.errors import GraderError
 from grader.i18n import resolve_language
-from grader.core.exercises import EXERCISE_IDS
 from grader.render.feedback import check_lines, exercise_problem_lines
 from grader.core.results import SubmissionResult
 
@@ -71,10 +70,7 @@ class AutogradGraderPlugin(AbstractOtterPlugin):
         return nbformat.v4.new_notebook()
 
     def after_grading(self, results):
-        for exercise_id in EXERCISE_IDS:
-            test_file = results.results.get(exercise_id)
-            if test_file is None:
-                continue
+        for exercise_id, test_file in results.results.items():
             verdicts = self._verdicts(exercise_id)
             test_file.test_case_results = [
                 TestCaseResult(test_case=case, message=verdicts.get(case.name, (False, self._missing()))[1],
@@ -85,7 +81,9 @@ class AutogradGraderPlugin(AbstractOtterPlugin):
     def _verdicts(self, exercise_id: str) -> dict[str, tuple[bool, str]]:
         if self._result is None:
             return {}
-        exercise = next(e for e in self._result.exercises if e.exercise_id == exercise_id)
+        exercise = next((e for e in self._result.exercises if e.exercise_id == exercise_id), None)
+        if exercise is None:
+            return {}
         verdicts = {}
         for check in exercise.checks:
             if exercise.problem is not None:
@@ -102,15 +100,15 @@ class AutogradGraderPlugin(AbstractOtterPlugin):
 
 
 def grade_submission(path: Path, course_dir: Path, settings: dict) -> tuple[SubmissionResult, str]:
-    """Grade one otter submission (.ipynb or .py holding all six functions) with the isolated runner."""
+    """Grade one otter submission (.ipynb or .py holding every exercise function) with the isolated runner."""
     from grader.core import pipeline, submissions
     from grader.runner.pool import Pool
 
     course = find_course(course_dir)
     lang = resolve_language(settings.get("lang"), course.config.language)
     kind = submissions.KIND_NOTEBOOK if path.suffix.lower() == ".ipynb" else submissions.KIND_SCRIPT
-    files = submissions.read(submissions.Submission(path.stem, path, kind))
+    files = submissions.read(submissions.Submission(path.stem, path, kind), course.exercises)
     with Pool(jobs=int(settings.get("jobs", 2))) as pool:
-        plans = pipeline.plan(course, EXERCISE_IDS, include_hidden=True)
+        plans = pipeline.plan(course, course.config.exercise_ids, include_hidden=True)
         result = pipeline.grade_files(files, plans, pool)
     return result, lang

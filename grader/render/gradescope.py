@@ -14,7 +14,7 @@ def results_json(result: SubmissionResult, config: CourseConfig, lang: str) -> d
     for exercise in result.exercises:
         tests += [_test(exercise, check, config, lang) for check in exercise.checks]
     summary = [
-        f"{e.exercise_id} · {config.exercise(e.exercise_id).title(lang)}: "
+        f"{e.exercise_id} · {config.exercise(e.exercise_id).title.text(lang)}: "
         + text("ui.points", lang, score=e.score, max_score=e.max_score)
         for e in result.exercises
     ]

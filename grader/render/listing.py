@@ -11,6 +11,6 @@ def render_listing(result: SubmissionResult, config: CourseConfig, lang: str) ->
     lines = []
     for exercise in result.exercises:
         settings = config.exercise(exercise.exercise_id)
-        lines.append(text("ui.list_header", lang, id=exercise.exercise_id, title=settings.title(lang),
+        lines.append(text("ui.list_header", lang, id=exercise.exercise_id, title=settings.title.text(lang),
                           points=settings.points, status=text(f"ui.status.{exercise.status}", lang)))
     return "\n".join(lines) + "\n"

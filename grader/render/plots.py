@@ -1,25 +1,34 @@
-"""``grader check --plot``: draw the student's derivative next to the expected one (matplotlib, Agg)."""
+"""``grader check --plot``: named plots an exercise's config can ask for (matplotlib, Agg).
+
+``sin_derivative`` draws sin(x), the expected derivative and the student's
+result over the first public case's points. This module imports neither
+torch nor matplotlib until a plot is drawn: config validation reads
+``PLOT_NAMES`` before either is loaded.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.commands.check import CheckRun
 from grader.i18n import text
-from grader.runner.outcome import TensorValue
 
-PLOTTED = ("ex06",)
+if TYPE_CHECKING:
+    from grader.commands.check import CheckRun
+
+PLOT_NAMES: tuple[str, ...] = ("sin_derivative",)
 # Fonts with Chinese glyphs that students' systems commonly have (Linux, Windows, macOS), best first.
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
              "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "STHeiti", "Hiragino Sans GB", "Arial Unicode MS")
 
 
-def write_plots(checked: CheckRun, course_root: Path, lang: str) -> list[Path]:
-    """Write one PNG per plottable exercise that was checked; returns their paths."""
+def write_plots(checked: "CheckRun", course_root: Path, lang: str) -> list[Path]:
+    """Write one PNG per checked exercise whose config names a plot; returns their paths."""
     written = []
     for exercise_plan, run in zip(checked.plans, checked.runs):
-        if exercise_plan.definition.id in PLOTTED:
-            written.append(_sin_plot(exercise_plan, run, course_root / "plots" / "ex06_sin_derivative.png", lang))
+        spec = exercise_plan.spec
+        if spec.plot == "sin_derivative":
+            written.append(_sin_plot(exercise_plan, run, course_root / "plots" / f"{spec.id}_{spec.plot}.png", lang))
     return written
 
 
@@ -51,6 +60,8 @@ def _draw_sin_plot(exercise_plan, run, path: Path, lang: str) -> Path:
     import matplotlib.pyplot as plt
     import torch
 
+    from grader.runner.outcome import TensorValue
+
     case = exercise_plan.cases[0]
     x = case.input.to(torch.float64)
     expected = exercise_plan.expected[0].returned
@@ -65,7 +76,7 @@ def _draw_sin_plot(exercise_plan, run, path: Path, lang: str) -> Path:
     else:
         axes.text(0.5, 0.5, text("plot.nothing", lang), transform=axes.transAxes, ha="center", color="#d62728")
     axes.set_xlabel("x")
-    axes.set_title(text("plot.title", lang))
+    axes.set_title(text("plot.title", lang, id=exercise_plan.spec.id))
     axes.grid(alpha=0.3)
     axes.legend(loc="lower left")
     path.parent.mkdir(parents=True, exist_ok=True)

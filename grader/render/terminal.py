@@ -35,7 +35,7 @@ def render_submission(result: SubmissionResult, config: CourseConfig, lang: str,
 
 def render_exercise(result: ExerciseResult, config: CourseConfig, lang: str, *, verbose: bool,
                     style: Style) -> str:
-    title = config.exercise(result.exercise_id).title(lang)
+    title = config.exercise(result.exercise_id).title.text(lang)
     passed = result.status == STATUS_PASSED
     status = text(f"ui.status.{result.status}", lang)
     points = text("ui.points", lang, score=result.score, max_score=result.max_score)
@@ -49,15 +49,15 @@ def render_exercise(result: ExerciseResult, config: CourseConfig, lang: str, *, 
         said: set[Message] = set()
         for check in result.checks:
             check_mark = style("✓", "ok") if check.passed else style("✗", "bad")
-            label = text(f"check.{check.exercise_id}.{check.check_id}", lang)
+            label = check.label.text(lang)
             if not check.public:
                 label = text("ui.hidden_checks", lang, label=label)
             lines.append(f"  {check_mark} {label}")
             lines += _indent(feedback.check_lines(check, lang, verbose, said), 6)
     if not passed:
         lines += _indent(feedback.output_lines(result, lang), 4)
-        if result.exercise_id == "ex06" and result.status != "not_attempted":
-            lines.append("    " + style(text("ui.plot_hint", lang), "dim"))
+        if config.exercise(result.exercise_id).plot and result.status != "not_attempted":
+            lines.append("    " + style(text("ui.plot_hint", lang, id=result.exercise_id), "dim"))
     return "\n".join(lines)
 
 

@@ -1,15 +1,13 @@
-"""Class-level outputs: grades.csv (one row per submission) and summary.json (analytics at a glance)."""
+"""summary.json: the class at a glance, per exercise (mean, pass rate, statuses, most common mistakes) and overall."""
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import Counter
 
 from grader.core.config import CourseConfig
-from grader.i18n import text
 from grader.core.records import GradeRecord
+from grader.i18n import text
 
 TOP_MISCONCEPTIONS = 5
 # Problems that say nothing about autograd understanding: counted apart from misconceptions.
@@ -19,37 +17,6 @@ PROBLEM_KEYS = frozenset({
     "file_too_large", "zip_corrupt", "notebook_corrupt", "submission_empty", "submission_unreadable",
     "source_check_gated", "raised", "mismatch", "called_exit", "recursion", "out_of_memory",
 })
-
-
-def _number(points: float) -> str:
-    return f"{round(points, 4):g}"
-
-
-def grades_csv(records: tuple[GradeRecord, ...], exercise_ids: tuple[str, ...]) -> str:
-    """``submission,ex01,...,ex06,total``: every submission gets a row, points as numbers."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", *exercise_ids, "total"])
-    for record in records:
-        writer.writerow([record.name, *(_number(record.score(e)) for e in exercise_ids), _number(record.total)])
-    return buffer.getvalue()
-
-
-def canvas_csv(records: tuple[GradeRecord, ...], config: CourseConfig) -> str:
-    """Canvas gradebook import: its identifying columns, then one assignment column (total points).
-
-    Canvas matches rows on ``ID`` (the user id from the bulk download's file names) and the column on
-    the assignment's name; the ``Points Possible`` row is what Canvas's own export carries.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", config.canvas_assignment])
-    writer.writerow(["    Points Possible", "", "", "", "", _number(config.max_points)])
-    for record in records:
-        if record.canvas_id:
-            student = record.name.removesuffix(f"_{record.canvas_id}")
-            writer.writerow([student, record.canvas_id, "", "", "", _number(record.total)])
-    return buffer.getvalue()
 
 
 def summary_json(records: tuple[GradeRecord, ...], config: CourseConfig, layers: dict, *, hidden: bool) -> dict:
@@ -63,7 +30,7 @@ def summary_json(records: tuple[GradeRecord, ...], config: CourseConfig, layers:
         problems: Counter[str] = Counter(m for e in rows for m in e.misconceptions if m in PROBLEM_KEYS)
         overall.update(mistakes)
         exercises[exercise.id] = {
-            "title": {"en": exercise.title_en, "zh": exercise.title_zh},
+            "title": {"en": exercise.title.en, "zh": exercise.title.zh},
             "max_points": exercise.points,
             "mean": round(statistics.fmean(e.score for e in rows), 4) if rows else 0.0,
             "pass_rate": round(statuses["passed"] / len(rows), 4) if rows else 0.0,

@@ -2,8 +2,8 @@
 
     python bench/fork_ceiling.py [--jobs 2] [--seconds 5] [--variants ...]
 
-SPEC §5 runs each exercise of each submission in its own child, so a
-submission costs six forks of a process that has imported torch. This starts
+With ``--isolate exercise`` (today's only mode) each exercise of each submission runs in its own
+child, so a submission costs six forks of a process that has imported torch. This starts
 ``--jobs`` processes set up exactly like `grader grade`'s zygotes
 (``grader.runner.zygote.start(warm=True)``: torch, one thread, huge pages), and has
 them all work as fast as they can for ``--seconds``, one submission after
@@ -18,9 +18,9 @@ another, in these variants:
 - ``exercises``: six children running ``run_child`` on the real exercises
   (the correct fixture submission on every public and hidden case), their
   result frames read back and parsed — what `grader grade`'s children do;
-- ``one-child``: the same six exercises in *one* sandboxed child. SPEC §5
-  forbids this (one exercise's monkey-patching would reach the next); it is
-  here only to show what the per-exercise rule costs.
+- ``one-child``: the same six exercises in *one* sandboxed child, as a
+  child-per-submission runner would run them (one exercise's monkey-patching
+  could then reach the next of the same student; see docs/isolation.md).
 
 It prints submissions (and children) per second over all jobs. `grader grade`
 also compares every result in the parent and writes files, so it stays below
@@ -71,18 +71,16 @@ def worker(variant: str, seconds: float) -> None:
     # Imported before zygote.start(), which takes the course folder off the import path.
     from grader.runner import child, sandbox, wire as protocol, zygote
     from grader.core.cases import build_cases
-    from grader.core.course import definition_and_config, find_course
+    from grader.core.course import find_course
     from grader.runner.pool import RunRequest, request_header
-    from grader.core.exercises import EXERCISE_IDS
 
     prepared = zygote.start(warm=True)
     course = find_course(REPO)
     correct = REPO / "tests" / "fixtures" / "submissions" / "correct"
     requests = []  # what grader.core.pipeline asks the pool for, on the correct submission
-    for exercise_id in EXERCISE_IDS:
-        definition, config = definition_and_config(course, exercise_id)
-        cases = build_cases(exercise_id, config.public, config.hidden, definition.cases, course.config.seed)
-        requests.append(RunRequest(exercise_id, definition.protocol, definition.function,
+    for definition in course.exercises:
+        cases = build_cases(definition, course.config.seed, include_hidden=True)
+        requests.append(RunRequest(definition.id, definition.protocol, definition.function,
                                    (correct / definition.filename).read_text(encoding="utf-8"), definition.filename,
                                    tuple(case.input for case in cases), timeout=10, memory_mb=1024))
     trivial = RunRequest("ex03", requests[0].protocol, "f", "def f(x):\n    return x\n", "ex03.py", (), 10, 1024)
@@ -109,7 +107,7 @@ def worker(variant: str, seconds: float) -> None:
             child._close_other_fds(keep=(0, 1, 2, result_w))
             sandbox.enter(prepared, sandbox.Policy(scratch=str(scratch), **policy))
             results = [child._run(request_header(request, scratch), payload) for request, payload in exercises]
-            child._write_all(result_w, protocol.frame(protocol.dump(results)))
+            child._write_all(result_w, protocol.frame(protocol.dump([protocol.result_data(r) for r in results])))
         os._exit(0)
 
     runs, submissions, started = 0, 0, time.perf_counter()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import torch
 
-from grader.runner import harvest
+from grader.runner import harvest, wire
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 
@@ -146,3 +147,12 @@ def test_exception_keeps_only_the_students_frames():
     assert all(frame[0] == str(path) for frame in described["frames"])
     line = described["frames"][-1][1]
     assert "backward" in source.splitlines()[line - 1]
+
+
+@pytest.mark.parametrize("obj", [None, 3, torch.ones(2), (1, 2), {"y": 1}, torch.eye(2).to_sparse()],
+                         ids=["none", "number", "tensor", "tuple", "dict", "sparse"])
+def test_every_kind_is_a_wire_value_kind(obj):
+    """Is the kind of every described value one of wire.ValueKind (what outcome.parse_value reads)?"""
+    described = harvest.value(obj)
+    assert described["kind"] in get_args(wire.ValueKind)
+    assert all(item["kind"] in get_args(wire.ValueKind) for item in described.get("items", []))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import torch
@@ -19,7 +20,7 @@ from grader.runner.outcome import (
     parse_case,
     parse_value,
 )
-from grader.core.exercises import exercise
+from helpers import spec as exercise
 
 SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 
@@ -106,11 +107,24 @@ def test_tensor_fields_are_type_checked_and_match_the_data(field, wrong):
      "items": [{"kind": "sequence", "items": [], "length": 0, "type": "tuple"}]},
     {"kind": "other", "type": 7},
     ["kind", "none"],
-], ids=["number-str", "number-bool", "number-missing", "items-str", "nested-sequence", "other-type-int", "list"])
+    {"kind": "number", "value": 10**400, "type": "int"},
+    {"kind": "sequence", "items": [{"kind": "none"}, {"kind": "none"}], "length": 1, "type": "tuple"},
+    {"kind": "sequence", "items": [], "length": -1, "type": "list"},
+    {"kind": "tensor", "type": "torch.Tensor", "exact_type": True, "shape": [-1], "dtype": "float32",
+     "requires_grad": False, "grad_fn": "", "data": None},
+], ids=["number-str", "number-bool", "number-missing", "items-str", "nested-sequence", "other-type-int", "list",
+        "number-huge-int", "length-below-items", "length-negative", "shape-negative"])
 def test_other_malformed_values_are_rejected(raw):
     """Are malformed numbers, sequences and non-mappings rejected rather than half-trusted?"""
     with pytest.raises(InvalidResult):
         parse_value(raw)
+
+
+def test_every_stage_parses():
+    """Does each wire.Stage parse as itself?"""
+    for stage in get_args(protocol.Stage):
+        raw = {"error": None, "stage": stage, "returned": {"kind": "none"}, "grad": {"kind": "none"}}
+        assert parse_case(raw).stage == stage
 
 
 def test_case_with_unknown_stage_is_rejected():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.runner import pool as pool_module
+from grader.runner import pool as pool_module, wire
 from grader.core.cases import build_cases
-from grader.runner.pool import RunRequest
-from grader.core.exercises import exercise
+from grader.runner.pool import RunRequest, request_header
+from helpers import spec as exercise
 
 REPO = Path(__file__).resolve().parent.parent
 SUBMISSIONS = REPO / "tests" / "fixtures" / "submissions"
@@ -19,7 +19,7 @@ EX03 = exercise("ex03")
 
 def ex03_request(source: str, timeout: float = 10.0) -> RunRequest:
     """A run of ex03's public case, built the way grader.core.pipeline builds it."""
-    cases = build_cases("ex03", ("book",), (), EX03.cases, 2026)
+    cases = build_cases(EX03, 2026, include_hidden=False)
     return RunRequest(
         exercise_id="ex03",
         protocol=EX03.protocol,
@@ -168,3 +168,69 @@ def test_child_cannot_start_processes(pool, still_works, body):
     (case,) = result.cases
     assert case.error is not None, "the child started a process"
     assert case.error.type_name in ("PermissionError", "OSError", "BlockingIOError")
+
+
+SIGNAL = """import os
+import torch
+
+
+def sum_backward(x):
+    os.kill(os.getpid(), {signum})
+    return torch.tensor(1.0)
+"""
+
+
+def test_unnamed_signal_is_reported_as_a_crash(pool, still_works):
+    """Is a child killed by a real-time signal (no name in signal.Signals) reported 'crashed', not an exception?"""
+    result = pool.run(ex03_request(SIGNAL.format(signum=40)))
+    assert result.status == "crashed"
+    assert result.detail == "signal 40"
+
+
+def test_request_header_says_what_the_zygote_reads(tmp_path):
+    """Does request_header give the zygote every field of the request, and survive the wire unchanged?"""
+    request = ex03_request(fixture_source("correct"))
+    header = request_header(request, tmp_path)
+    assert header.module == "submission_ex03" and header.scratch == str(tmp_path)
+    assert (header.timeout, header.memory_mb, header.readable) == (10.0, 1024, ())
+    message = wire.pack_request(header, wire.dump_inputs(request.inputs))
+    assert wire.unpack_request(message)[0] == header
+
+
+def _judged(result: bytes, exit_code: int = 0, timed_out: bool = False) -> pool_module.RunResult:
+    """What the pool makes of a child that exited so and left ``result`` on its pipe (one case sent)."""
+    collected = pool_module._Collected(result=bytearray(result),
+                                       exit=wire.ChildExit(exit_code, timed_out, max_rss_kb=1, wall=0.1))
+    return pool_module._interpret(collected, 1)
+
+
+CASE = {"error": None, "stage": "call", "returned": {"kind": "none"}, "grad": {"kind": "none"}}
+
+
+@pytest.mark.parametrize("tree, status", [
+    ({"status": "ok", "cases": [CASE]}, "ok"),
+    ({"status": "ok", "cases": []}, "invalid_result"),
+    ({"status": "ok", "cases": [{**CASE, "stage": "sideways"}]}, "invalid_result"),
+    ({"status": "load_error", "error": {"type": "SyntaxError", "message": "bad", "frames": []}}, "load_error"),
+    ({"status": "load_error", "error": {"type": 1}}, "invalid_result"),
+    ({"status": "missing_function", "defined": ["helper"]}, "missing_function"),
+    ({"status": "missing_function", "defined": "helper"}, "invalid_result"),
+    (["ok"], "invalid_result"),
+], ids=["ok", "no-case", "bad-case", "load-error", "bad-error", "missing-function", "bad-defined", "not-a-mapping"])
+def test_result_frames_are_judged_by_their_envelope(tree, status):
+    """Does each envelope become its status, and every malformed one 'invalid_result' (never an exception)?"""
+    assert _judged(wire.frame(wire.dump(tree))).status == status
+
+
+@pytest.mark.parametrize("exit_code, timed_out, status", [
+    (0, True, "timeout"),
+    (wire.EXIT_SANDBOX_FAILED, False, "sandbox_failed"),
+    (wire.EXIT_HARNESS_FAILED, False, "invalid_result"),
+    (-11, False, "crashed"),
+    (-24, False, "timeout"),
+    (0, False, "no_result"),
+    (1, False, "no_result"),
+], ids=["timed-out", "sandbox", "harness", "segv", "sigxcpu", "exit-0-nothing", "exit-1"])
+def test_exits_without_a_result_are_judged_by_their_exit(exit_code, timed_out, status):
+    """Is a child that sent no frame judged by how it exited, as the zygote reported it (SIGXCPU is a timeout)?"""
+    assert _judged(b"", exit_code, timed_out).status == status

@@ -1,4 +1,4 @@
-"""The calling protocol: how an exercise function is called on one case, as SPEC §2 fixes it.
+"""The calling protocol: how an exercise function is called on one case.
 
 The same code drives the student's function (in the sandboxed child) and the
 reference solution (in the trusted process), so both are observed the same
@@ -14,12 +14,17 @@ import torch
 
 from grader.runner import harvest
 from grader.core.exercises import PROTOCOL_CALL_BACKWARD
+from grader.runner.wire import Stage
 
 
 def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file: str) -> dict:
-    """Call ``function`` on a fresh copy of ``given`` and harvest what happened, as plain data."""
+    """Call ``function`` on a fresh copy of ``given`` and harvest what happened, as a case record.
+
+    The record is ``{"error", "stage", "returned", "grad"}`` (see ``grader.runner.wire``), read back
+    by ``grader.runner.outcome.parse_case``.
+    """
     x = given.detach().clone()
-    stage = "call"
+    stage: Stage = "call"
     returned = None
     try:
         if protocol == PROTOCOL_CALL_BACKWARD:

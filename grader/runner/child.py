@@ -16,30 +16,31 @@ import sys
 import traceback
 import types
 
-from grader.runner import calling as drive, harvest, lifeline, sandbox, wire as protocol
+from grader.runner import calling as drive, harvest, lifeline, sandbox, wire
 
 
-def run_child(header: dict, payload: bytes, result_fd: int, output_fd: int, prepared: sandbox.Prepared) -> None:
-    """Child entry point, called right after ``os.fork()`` in the zygote."""
-    status = 70
+def run_child(header: wire.RequestHeader, payload: bytes, result_fd: int, output_fd: int,
+              prepared: sandbox.Prepared) -> None:
+    """Child entry point, called right after ``os.fork()`` in the zygote; ``payload`` holds the inputs."""
+    status = wire.EXIT_SETUP_FAILED
     try:
         lifeline.die_with_parent()
         os.setsid()  # its own process group: the zygote's wall-clock kill takes everything it started
         _redirect_output(output_fd)
         _reset_signals()
         _close_other_fds(keep=(0, 1, 2, result_fd))
-        status = protocol.EXIT_SANDBOX_FAILED
+        status = wire.EXIT_SANDBOX_FAILED
         sandbox.enter(prepared, sandbox.Policy(
-            readable=tuple(header["readable"]),
-            scratch=header["scratch"],
-            memory_bytes=int(header["memory_mb"]) << 20,
-            cpu_seconds=max(1, int(header["timeout"]) + 1),
+            readable=header.readable,
+            scratch=header.scratch,
+            memory_bytes=header.memory_mb << 20,
+            cpu_seconds=max(1, int(header.timeout) + 1),
         ))
-        status = protocol.EXIT_HARNESS_FAILED
+        status = wire.EXIT_HARNESS_FAILED
         os.environ["MPLBACKEND"] = "Agg"  # a student's plotting code must not look for a display
         result = _run(header, payload)
         _flush()
-        _write_all(result_fd, protocol.frame(protocol.dump(result)))
+        _write_all(result_fd, wire.pack_result(result))
         status = 0
     except BaseException:  # noqa: BLE001 - the child must always reach os._exit
         # Reaching here is the harness's failure (the student's errors are caught per case):
@@ -50,28 +51,26 @@ def run_child(header: dict, payload: bytes, result_fd: int, output_fd: int, prep
         os._exit(status)
 
 
-def _run(header: dict, payload: bytes) -> dict:
-    inputs = protocol.load(payload)
-    filename = header["filename"]
-    source = header["source"]
+def _run(header: wire.RequestHeader, payload: bytes) -> wire.ResultEnvelope:
+    """Import the submission from its source and run its function on every input."""
+    inputs = wire.load_inputs(payload)
+    filename, source = header.filename, header.source
     # Tracebacks show the student's own lines without the child reading the file.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    module = types.ModuleType(header["module"])
+    module = types.ModuleType(header.module)
     module.__file__ = filename
-    sys.modules[header["module"]] = module
+    sys.modules[header.module] = module
     try:
         code = compile(source, filename, "exec", dont_inherit=True)
         exec(code, module.__dict__)  # noqa: S102 - this is the sandboxed child's whole purpose
     except BaseException as error:  # noqa: BLE001 - SystemExit at import is a load error too
-        return {"status": "load_error", "error": harvest.exception(error, filename)}
-    function = module.__dict__.get(header["function"])
+        return wire.ResultEnvelope("load_error", error=harvest.exception(error, filename))
+    function = module.__dict__.get(header.function)
     if not callable(function):
-        return {
-            "status": "missing_function",
-            "defined": sorted(n for n, v in module.__dict__.items() if callable(v) and not n.startswith("_"))[:20],
-        }
-    cases = [drive.run_case(header["protocol"], function, given, filename) for given in inputs]
-    return {"status": "ok", "cases": cases}
+        public = sorted(n for n, v in module.__dict__.items() if callable(v) and not n.startswith("_"))
+        return wire.ResultEnvelope("missing_function", defined=tuple(public[:20]))
+    cases = tuple(drive.run_case(header.protocol, function, given, filename) for given in inputs)
+    return wire.ResultEnvelope("ok", cases=cases)
 
 
 def _redirect_output(output_fd: int) -> None:

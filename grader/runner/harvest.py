@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from grader.runner.wire import ValueKind
+
 MAX_ELEMENTS = 1 << 20
 """Tensors larger than this are described (shape, dtype) but not copied back."""
 MAX_ITEMS = 8
@@ -21,25 +23,29 @@ MAX_FRAMES = 8
 
 
 def value(obj: Any, depth: int = 0) -> dict:
-    """Describe one returned object as plain data."""
+    """Describe one returned object as plain data (``grader.runner.outcome.parse_value`` reads it)."""
     if obj is None:
-        return {"kind": "none"}
+        return _described("none")
     if isinstance(obj, torch.Tensor):
         return _tensor(obj)
     if isinstance(obj, (bool, int, float)):
         try:
             number = float(obj)
         except (OverflowError, TypeError, ValueError):  # a 10**400 int, or a subclass that lies
-            return {"kind": "other", "type": _type_name(obj)}
-        return {"kind": "number", "type": type(obj).__name__, "value": number}
+            return _described("other", type=_type_name(obj))
+        return _described("number", type=type(obj).__name__, value=number)
     if isinstance(obj, (tuple, list)) and depth == 0:
-        return {
-            "kind": "sequence",
-            "type": type(obj).__name__,
-            "length": len(obj),
-            "items": [value(item, depth + 1) for item in list(obj)[:MAX_ITEMS]],
-        }
-    return {"kind": "other", "type": _type_name(obj)}
+        return _described(
+            "sequence",
+            type=type(obj).__name__,
+            length=len(obj),
+            items=[value(item, depth + 1) for item in list(obj)[:MAX_ITEMS]],
+        )
+    return _described("other", type=_type_name(obj))
+
+
+def _described(kind: ValueKind, **fields: Any) -> dict:
+    return {"kind": kind, **fields}
 
 
 def _tensor(tensor: torch.Tensor) -> dict:
@@ -49,21 +55,21 @@ def _tensor(tensor: torch.Tensor) -> dict:
         # storage before anything else touches it.
         plain = tensor if exact else torch.Tensor.as_subclass(tensor, torch.Tensor)
         grad_fn = type(plain.grad_fn).__name__ if plain.grad_fn is not None else ""
-        described = {
-            "kind": "tensor",
-            "type": _type_name(tensor),
-            "exact_type": exact,
-            "shape": list(plain.shape),
-            "dtype": str(plain.dtype).removeprefix("torch."),
-            "requires_grad": bool(plain.requires_grad),
-            "grad_fn": grad_fn,
-            "data": None,
-        }
+        described = _described(
+            "tensor",
+            type=_type_name(tensor),
+            exact_type=exact,
+            shape=list(plain.shape),
+            dtype=str(plain.dtype).removeprefix("torch."),
+            requires_grad=bool(plain.requires_grad),
+            grad_fn=grad_fn,
+            data=None,
+        )
         if plain.numel() <= MAX_ELEMENTS and plain.layout == torch.strided:
             described["data"] = plain.detach().to("cpu").clone().contiguous()
         return described
     except Exception:  # noqa: BLE001 - a broken tensor is reported, never fatal
-        return {"kind": "other", "type": _type_name(tensor)}
+        return _described("other", type=_type_name(tensor))
 
 
 def exception(error: BaseException, source_file: str) -> dict:

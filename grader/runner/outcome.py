@@ -9,11 +9,12 @@ Anything off makes the whole result invalid rather than half-trusted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Union, get_args
 
 import torch
 
 from grader.errors import GraderError
+from grader.runner.wire import Stage
 
 
 class InvalidResult(GraderError, ValueError):
@@ -96,31 +97,35 @@ class CaseRun:
     grad: Value
     """The grader's own input tensor's ``.grad`` after the call."""
     error: ErrorInfo | None
-    stage: str
-    """'call' or 'backward' (ex05: the grader's own ``d.backward()``)."""
+    stage: Stage
+    """'backward' once the grader ran its own ``d.backward()`` (call_backward, ex05), else 'call'."""
 
 
 def parse_value(raw: Any, depth: int = 0) -> Value:
+    """A value described by ``grader.runner.harvest.value``; InvalidResult unless it is exactly one."""
     kind = _field(raw, "kind", str)
     if kind == "none":
         return NoneValue()
     if kind == "number":
-        return NumberValue(float(_field(raw, "value", float)), _field(raw, "type", str))
+        try:
+            number = float(_field(raw, "value", float))
+        except OverflowError:  # an int no float holds: harvest never writes one
+            raise InvalidResult("number out of range") from None
+        return NumberValue(number, _field(raw, "type", str))
     if kind == "other":
         return OtherValue(_field(raw, "type", str))
     if kind == "sequence" and depth == 0:
-        items = _field(raw, "items", list)
-        return SequenceValue(
-            tuple(parse_value(item, depth + 1) for item in items),
-            int(_field(raw, "length", int)),
-            _field(raw, "type", str),
-        )
+        items = tuple(parse_value(item, depth + 1) for item in _field(raw, "items", list))
+        length = _field(raw, "length", int)
+        if length < len(items):
+            raise InvalidResult("sequence shorter than its items")
+        return SequenceValue(items, length, _field(raw, "type", str))
     if kind == "tensor":
         data = raw.get("data")
         if data is not None and type(data) is not torch.Tensor:
             raise InvalidResult(f"tensor data of type {type(data).__name__}")
         shape = tuple(_field(raw, "shape", list))
-        if not all(type(n) is int for n in shape):
+        if not all(type(n) is int and n >= 0 for n in shape):
             raise InvalidResult("tensor shape")
         dtype = _field(raw, "dtype", str)
         if data is not None and (tuple(data.shape) != shape or str(data.dtype).removeprefix("torch.") != dtype):
@@ -138,6 +143,7 @@ def parse_value(raw: Any, depth: int = 0) -> Value:
 
 
 def parse_error(raw: Any) -> ErrorInfo:
+    """An exception described by ``grader.runner.harvest.exception``."""
     frames = []
     for entry in _field(raw, "frames", list):
         if not (isinstance(entry, list) and len(entry) == 4):
@@ -156,9 +162,10 @@ def parse_error(raw: Any) -> ErrorInfo:
 
 
 def parse_case(raw: Any) -> CaseRun:
+    """One case record (``grader.runner.calling.run_case``)."""
     error = raw.get("error") if isinstance(raw, dict) else None
     stage = _field(raw, "stage", str)
-    if stage not in ("call", "backward"):
+    if stage not in get_args(Stage):
         raise InvalidResult("stage")
     return CaseRun(
         returned=parse_value(_field(raw, "returned", dict)),

@@ -8,12 +8,17 @@ process and the zygote never holds them. This process reads both pipes
 concurrently (a chatty child never blocks), keeps a capped excerpt of the
 output, and trusts nothing it reads: the result must be one complete frame,
 from a child that exited 0, that parses as a harvest.
+
+One run, in order: ``Pool.run`` → ``Worker.run`` sends ``wire.pack_request``
+(built by ``request_header``) → ``Worker._collect`` reads the pipes and the
+zygote's ``wire.ChildExit`` → ``_interpret`` judges the exit and reads the
+frame with ``wire.unpack_result`` → ``_from_envelope`` parses each case with
+``grader.runner.outcome``.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import queue
 import selectors
@@ -26,13 +31,14 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-import grader
 from grader.errors import RunnerError
+from grader.runner import wire
 
-# torch-dependent modules are imported inside the functions that need them: `grader check`
+# torch-dependent modules (outcome) are imported inside the functions that need them: `grader check`
 # starts its zygote first and imports torch afterwards, so the two imports overlap on two cores.
+# grader.runner.wire imports torch only when it encodes or decodes a payload.
 if TYPE_CHECKING:
     import torch
 
@@ -43,6 +49,9 @@ OUTPUT_CAP = 16 << 10
 _READY_TIMEOUT = 300.0
 _GRACE = 2.0
 """Seconds to wait for pipe EOF after the zygote reported the child gone."""
+
+RunStatus = Literal[wire.ResultStatus, "timeout", "crashed", "no_result", "invalid_result", "sandbox_failed"]
+"""How a run ended: as the child reported it (``wire.ResultStatus``), or as this process judged it."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,7 @@ class RunRequest:
 class RunResult:
     """How one run ended, with everything the child sent back validated."""
 
-    status: str
-    """ok | load_error | missing_function | timeout | crashed | no_result | invalid_result | sandbox_failed"""
+    status: RunStatus
     cases: tuple["CaseRun", ...] = ()
     error: "ErrorInfo | None" = None
     defined: tuple[str, ...] = ()
@@ -84,7 +92,7 @@ class _Collected:
     result_oversized: bool = False
     output: bytearray = field(default_factory=bytearray)
     output_dropped: int = 0
-    status: dict | None = None
+    exit: wire.ChildExit | None = None
 
 
 class Worker:
@@ -116,14 +124,16 @@ class Worker:
             self._sock.settimeout(None)
             if not message:
                 raise RunnerError(f"the grading worker did not start: {self._log_tail()}")
-            self.layers = json.loads(message)["layers"]
+            try:
+                self.layers = wire.unpack_ready(message).layers
+            except wire.FrameError as error:
+                raise RunnerError(f"the grading worker did not start ({error})") from None
         return self.layers
 
     def run(self, request: RunRequest, scratch: Path) -> RunResult:
-        from grader.runner import wire as protocol
-
+        """Run ``request`` in a child of this worker's zygote, with ``scratch`` as its writable directory."""
         self.wait_ready()
-        message = protocol.pack_request(request_header(request, scratch), protocol.dump(list(request.inputs)))
+        message = wire.pack_request(request_header(request, scratch), wire.dump_inputs(request.inputs))
         result_r, result_w = os.pipe()
         output_r, output_w = os.pipe()
         try:
@@ -144,8 +154,7 @@ class Worker:
         return _interpret(collected, len(request.inputs))
 
     def _collect(self, result_r: int, output_r: int, timeout: float) -> _Collected:
-        from grader.runner import wire as protocol
-
+        """Read both pipes until they close and the zygote has reported the child's exit."""
         collected = _Collected()
         selector = selectors.DefaultSelector()
         selector.register(result_r, selectors.EVENT_READ, "result")
@@ -153,11 +162,11 @@ class Worker:
         selector.register(self._sock, selectors.EVENT_READ, "status")
         open_pipes = 2
         try:
-            while open_pipes or collected.status is None:
-                wait = _GRACE if collected.status is not None else timeout + 60
+            while open_pipes or collected.exit is None:
+                wait = _GRACE if collected.exit is not None else timeout + 60
                 events = selector.select(wait)
                 if not events:
-                    if collected.status is not None:
+                    if collected.exit is not None:
                         break  # something the child started still holds a pipe; stop listening
                     self.kill()
                     raise RunnerError("the grading worker stopped answering")
@@ -166,7 +175,10 @@ class Worker:
                         message = self._sock.recv(1 << 16)
                         if not message:
                             raise RunnerError(f"the grading worker died: {self._log_tail()}")
-                        collected.status = json.loads(message)
+                        try:
+                            collected.exit = wire.unpack_exit(message)
+                        except wire.FrameError as error:
+                            raise RunnerError(f"the grading worker answered nonsense ({error})") from None
                         selector.unregister(self._sock)
                         continue
                     chunk = os.read(key.fd, 1 << 16)
@@ -174,7 +186,7 @@ class Worker:
                         selector.unregister(key.fd)
                         open_pipes -= 1
                     elif key.data == "result":
-                        if len(collected.result) + len(chunk) > protocol.MAX_RESULT_BYTES + 64:
+                        if len(collected.result) + len(chunk) > wire.MAX_RESULT_BYTES + 64:
                             collected.result_oversized = True
                         else:
                             collected.result += chunk
@@ -268,83 +280,81 @@ class Pool:
         self.close()
 
 
-def request_header(request: RunRequest, scratch: Path) -> dict:
+def request_header(request: RunRequest, scratch: Path) -> wire.RequestHeader:
     """What a zygote (and the child it forks) is told about a run, besides the input tensors."""
-    return {
-        "exercise_id": request.exercise_id,
-        "protocol": request.protocol,
-        "function": request.function,
-        "module": f"submission_{request.exercise_id}",
-        "source": request.source,
-        "filename": request.filename,
-        "timeout": request.timeout,
-        "memory_mb": request.memory_mb,
-        "readable": list(request.readable),
-        "scratch": str(scratch),
-    }
+    return wire.RequestHeader(
+        exercise_id=request.exercise_id,
+        protocol=request.protocol,
+        function=request.function,
+        module=f"submission_{request.exercise_id}",
+        source=request.source,
+        filename=request.filename,
+        timeout=float(request.timeout),
+        memory_mb=request.memory_mb,
+        readable=tuple(request.readable),
+        scratch=str(scratch),
+    )
 
 
 def _worker_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TORCH_FORCE")}
-    # One OpenMP thread before any op: forking after OpenMP started deadlocks the child (ISOLATION.md).
+    # One OpenMP thread before any op: a child forked after OpenMP started its thread pool deadlocks.
     # OpenBLAS (numpy, imported by torch) would otherwise start idle threads in every zygote.
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                PYTHONDONTWRITEBYTECODE="1", PYTHONSAFEPATH="1")
-    package_root = str(Path(grader.__file__).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parents[2])  # the directory holding grader/
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
     return env
 
 
 def _interpret(collected: _Collected, case_count: int) -> RunResult:
-    from grader.runner import wire as protocol
+    """Judge a finished run: first how the child ended, then (if it exited 0) the frame it sent."""
     from grader.runner.outcome import InvalidResult
 
-    status = collected.status or {}
-    exit_code = status.get("exit_code")
+    ended = collected.exit
+    if ended is None:  # _collect returns only once the zygote has reported
+        raise RunnerError("the grading worker did not report the run's end")
+    exit_code = ended.exit_code
     common = {
         "exit_code": exit_code,
         "output": collected.output.decode("utf-8", errors="replace"),
         "output_dropped": collected.output_dropped,
-        "wall": float(status.get("wall", 0.0)),
-        "max_rss_kb": int(status.get("max_rss_kb", 0)),
+        "wall": ended.wall,
+        "max_rss_kb": ended.max_rss_kb,
     }
-    if status.get("timed_out"):
+    if ended.timed_out:
         return RunResult("timeout", **common)
-    if exit_code == protocol.EXIT_SANDBOX_FAILED:
+    if exit_code == wire.EXIT_SANDBOX_FAILED:
         return RunResult("sandbox_failed", **common)
-    if exit_code == protocol.EXIT_HARNESS_FAILED and not collected.result:
+    if exit_code == wire.EXIT_HARNESS_FAILED and not collected.result:
         return RunResult("invalid_result", detail="the result could not be recorded", **common)
-    if exit_code is not None and exit_code < 0:
+    if exit_code < 0:
         if -exit_code == signal.SIGXCPU:
             return RunResult("timeout", **common)
-        return RunResult("crashed", detail=signal.Signals(-exit_code).name, **common)
+        return RunResult("crashed", detail=_signal_name(-exit_code), **common)
     if collected.result_oversized:
         return RunResult("invalid_result", detail="result larger than allowed", **common)
     if exit_code != 0 or not collected.result:
         return RunResult("no_result", **common)
     try:
-        payload = protocol.load(protocol.unframe(bytes(collected.result)))
-        return _parse_payload(payload, case_count, common)
-    except (protocol.FrameError, InvalidResult, KeyError, TypeError, ValueError) as error:
+        return _from_envelope(wire.unpack_result(bytes(collected.result), case_count), common)
+    except (wire.FrameError, InvalidResult) as error:
         return RunResult("invalid_result", detail=str(error)[:300], **common)
 
 
-def _parse_payload(payload: object, case_count: int, common: dict) -> RunResult:
-    from grader.runner.outcome import InvalidResult, parse_case, parse_error
+def _from_envelope(envelope: wire.ResultEnvelope, common: dict) -> RunResult:
+    """The run as the child reported it, every case and error checked by ``grader.runner.outcome``."""
+    from grader.runner.outcome import parse_case, parse_error
 
-    if not isinstance(payload, dict):
-        raise InvalidResult("result is not a mapping")
-    status = payload.get("status")
-    if status == "ok":
-        cases = payload.get("cases")
-        if not isinstance(cases, list) or len(cases) != case_count:
-            raise InvalidResult("not one result per case")
-        return RunResult("ok", cases=tuple(parse_case(c) for c in cases), **common)
-    if status == "load_error":
-        return RunResult("load_error", error=parse_error(payload.get("error")), **common)
-    if status == "missing_function":
-        defined = payload.get("defined")
-        if not isinstance(defined, list) or not all(isinstance(n, str) for n in defined):
-            raise InvalidResult("defined")
-        return RunResult("missing_function", defined=tuple(defined), **common)
-    raise InvalidResult(f"unknown status {status!r}")
+    if envelope.status == "ok":
+        return RunResult("ok", cases=tuple(parse_case(case) for case in envelope.cases), **common)
+    if envelope.status == "load_error":
+        return RunResult("load_error", error=parse_error(envelope.error), **common)
+    return RunResult("missing_function", defined=envelope.defined, **common)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal between SIGRTMIN and SIGRTMAX has no name of its own
+        return f"signal {number}"

@@ -1,21 +1,20 @@
 """The zygote: a process that has imported torch and nothing of the answers, and forks one child per run.
 
 Started by ``grader.runner.pool`` as ``python -m grader.runner.zygote FD``. Forking from a
-process that already imported torch costs ≈10 ms instead of ≈900 ms for a
-fresh interpreter (ISOLATION.md). It never computes a reference, never sees
+process that already imported torch costs ≈10 ms, against ≈900 ms for a
+fresh interpreter that imports it (measured). It never computes a reference, never sees
 a result (children write straight to pipes the trusted process owns, passed
 in with SCM_RIGHTS), and runs torch single-threaded so no OpenMP pool exists
 to deadlock a forked child.
 
-Wire: the trusted process sends one request (header + input payload, with
-the result and output pipe ends attached); the zygote forks, waits at most
-the time budget, kills the child's process group on overrun, and answers
-with one JSON status line.
+On the socket (``grader.runner.wire`` describes each message): the zygote says
+``ZygoteReady`` once, then for every request (a ``RequestHeader`` and the inputs,
+with the result and output pipe ends attached) forks a child, waits at most the
+time budget, kills the child's process group on overrun, and answers ``ChildExit``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
@@ -24,6 +23,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from grader.runner import wire
+
 if TYPE_CHECKING:
     from grader.runner.sandbox import Prepared
 
@@ -31,20 +32,28 @@ if TYPE_CHECKING:
 def serve(sock: socket.socket, warm: bool) -> None:
     """Answer requests until the trusted process closes the socket."""
     prepared = start(warm)
-    from grader.runner import child, sandbox, wire as protocol
+    from grader.runner import child, sandbox
 
-    sock.sendall(json.dumps({"ready": True, "layers": sandbox.describe(prepared)}).encode())
+    sock.sendall(wire.pack_ready(wire.ZygoteReady(layers=sandbox.describe(prepared))))
 
     while True:
         try:
-            message, fds, _flags, _addr = socket.recv_fds(sock, protocol.MAX_REQUEST_BYTES, 4)
+            message, fds, _flags, _addr = socket.recv_fds(sock, wire.MAX_REQUEST_BYTES, 4)
         except (ConnectionError, OSError):
             os._exit(0)
         if not message:
             # The trusted process is done: leave at once (a normal interpreter exit tears torch
             # down for seconds, and the caller waits for it).
             os._exit(0)
-        header, payload = protocol.unpack_request(message)
+        try:
+            header, payload = wire.unpack_request(message)
+            if len(fds) != 2:
+                raise wire.FrameError(f"request: {len(fds)} descriptors attached, not 2")
+        except wire.FrameError as error:
+            # Only the trusted process writes requests, so this is the grader's own bug. The pool
+            # reports the last line of this log when the socket closes; leave at once, as above.
+            os.write(2, f"malformed request: {error}\n".encode())
+            os._exit(2)
         result_fd, output_fd = fds
         started = time.monotonic()
         pid = os.fork()
@@ -53,9 +62,7 @@ def serve(sock: socket.socket, warm: bool) -> None:
             child.run_child(header, payload, result_fd, output_fd, prepared)
         os.close(result_fd)
         os.close(output_fd)
-        status = _wait(pid, float(header["timeout"]))
-        status["wall"] = round(time.monotonic() - started, 4)
-        sock.sendall(json.dumps(status).encode())
+        sock.sendall(wire.pack_exit(_wait(pid, header.timeout, started)))
 
 
 def start(warm: bool) -> Prepared:
@@ -68,9 +75,9 @@ def start(warm: bool) -> Prepared:
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    from grader.runner import child, sandbox, wire as protocol
+    from grader.runner import child, sandbox
 
-    protocol.load(protocol.dump({"warm": [torch.zeros(2, dtype=torch.float64)]}))
+    wire.load(wire.dump({"warm": [torch.zeros(2, dtype=torch.float64)]}))
     prepared = sandbox.prepare()
     # Everything a child needs is imported by now: the course folder leaves the import path for good.
     child.scrub_import_path()
@@ -115,7 +122,7 @@ def _collapse_to_huge_pages() -> None:
             libc.madvise(start, end - start, madv_collapse)  # fails harmlessly on older kernels
 
 
-def _wait(pid: int, timeout: float) -> dict:
+def _wait(pid: int, timeout: float, started: float) -> wire.ChildExit:
     """Wait for the child up to ``timeout`` seconds of wall clock; kill its whole group after that."""
     timed_out = False
     try:
@@ -136,11 +143,12 @@ def _wait(pid: int, timeout: float) -> dict:
     _, wait_status, usage = os.wait4(pid, 0)
     # Anything the child left in its group (possible only without the seccomp layer) goes too.
     _kill_group(pid)
-    return {
-        "exit_code": os.waitstatus_to_exitcode(wait_status),
-        "timed_out": timed_out,
-        "max_rss_kb": usage.ru_maxrss,
-    }
+    return wire.ChildExit(
+        exit_code=os.waitstatus_to_exitcode(wait_status),
+        timed_out=timed_out,
+        max_rss_kb=usage.ru_maxrss,
+        wall=round(time.monotonic() - started, 4),
+    )
 
 
 def _kill_group(pid: int) -> None:

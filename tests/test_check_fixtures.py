@@ -1,4 +1,4 @@
-"""Does `grader check` name each typical mistake, in both languages? One real submission per row of SPEC §2."""
+"""Does `grader check` name each typical mistake, in both languages? One real submission per known mistake."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def make_dist(course: Course, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
 
     shutil.copytree(root / "exercises", out / "exercises", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # grader/, this module being grader/commands/dist.py
     shutil.copytree(package, out / "grader", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in PACKAGE_FILES:
         source = root / name

@@ -1,7 +1,7 @@
 """Compare a student's tensor with the reference's: torch.testing semantics, torch-style detail.
 
 The verdict follows ``torch.testing.assert_close``: shape and dtype first
-(broadcasting would hide a wrong shape, and ISOLATION.md shows
+(broadcasting would hide a wrong shape:
 ``allclose(tensor([2.]), full((5,), 2.))`` is True), then
 ``torch.isclose`` with its per-dtype default tolerances — the very test
 assert_close applies to the values of dense tensors. (assert_close itself

@@ -2,7 +2,7 @@
 
 otter executes a submission and its tests in one Jupyter kernel, so student
 code can patch ``torch.allclose``, hook ``pickle.dump``, start a detached
-process, loop forever or call ``os._exit`` (OTTER-NOTES.md). This plugin
+process, loop forever or call ``os._exit`` (each measured against otter 7.0.0). This plugin
 takes the kernel out of the verdict:
 
 - ``before_grading`` (otter's process, before any student code runs):

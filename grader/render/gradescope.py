@@ -1,4 +1,4 @@
-"""Render a submission in Gradescope's results.json schema (SPEC §4)."""
+"""Render a submission in Gradescope's results.json schema (score, max_score, output, tests with name, score, max_score, status, output, visibility)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,18 @@ pool, and its results are written atomically: ``results.json`` first, then
 ``grade.json``, whose key marks the submission done. A run killed at any
 moment and started again regrades only submissions without a matching
 ``grade.json``, so its final outputs equal an uninterrupted run's.
+
+Where results go: OUT holds the run's own files (grades.csv, summary.json,
+canvas.csv: RUN_FILES) and one folder per submission, ``OUT/<name>/``
+(results.json, grade.json), named as the submission is shown (any byte string
+is a name: see grader.core.submissions). A name that cannot be its own folder
+(one of RUN_FILES in any case, a name starting with ``.``, or one longer than
+255 bytes) gets ``OUT/_<name>/`` instead, cut and given a hash when too long,
+with ``~2``, ``~3``, ... while that folder belongs to another submission; so a
+submission called ``grades.csv`` is written to ``OUT/_grades.csv/`` and can
+never collide with the run's files or another student's folder. Each
+``grade.json`` records its submission's name, and a run resumes a submission
+only from a record of that name.
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import hashlib
 import json
 import os
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +46,12 @@ from grader.render.grades_csv import grades_csv
 from grader.render.progress import Progress
 from grader.render.summary import summary_json
 from grader.runner.pool import Pool
+
+GRADES_CSV = "grades.csv"
+SUMMARY_JSON = "summary.json"
+CANVAS_CSV = "canvas.csv"
+RUN_FILES = (GRADES_CSV, SUMMARY_JSON, CANVAS_CSV)
+"""Every file ``grade`` writes at the top level of OUT: no submission's folder may take one of these names."""
 
 # grader.core.pipeline and grader.render.gradescope import torch: they are imported where they are used,
 # after run() has started the workers, so the workers' torch import overlaps this process's.
@@ -72,7 +91,8 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
     from grader.core import pipeline
 
     _check_out_folder(options.out, folders)
-    _sweep_temporaries(options.out, found)
+    folders_of = submissions.result_folders(found, RUN_FILES)
+    _sweep_temporaries(options.out, folders_of.values())
     plans = pipeline.plan(course, course.config.exercise_ids, include_hidden=not options.public_only)
     if options.timeout is not None:
         plans = pipeline.with_timeout(plans, options.timeout)
@@ -81,8 +101,10 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
     done: dict[str, GradeRecord] = {}
     todo: list[submissions.Submission] = []
     for submission in found:
-        existing = records.load(options.out / submission.name / records.RECORD_NAME)
-        if existing is not None and not options.force and existing.key == _key(base_key, submissions.read(submission, course.exercises)):
+        existing = records.load(options.out / folders_of[submission.name] / records.RECORD_NAME)
+        # The name too: a folder can pass from one submission to another (``_x`` to ``_x~2``) when the class changes.
+        if (existing is not None and not options.force and existing.name == submission.name
+                and existing.key == _key(base_key, submissions.read(submission, course.exercises))):
             done[submission.name] = existing
         else:
             todo.append(submission)
@@ -95,17 +117,17 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="grade") as executor:
 
         def finish_oldest() -> None:
-            future, key, canvas_id = in_flight.popleft()
+            future, key, canvas_id, folder = in_flight.popleft()
             result = future.result()
             record = records.from_result(result, key, canvas_id)
-            _write_submission(options.out / result.name, result, record, course, options.lang)
+            _write_submission(options.out / folder, result, record, course, options.lang)
             done[result.name] = record
             progress.advance(result.name, f"{record.total:g}/{course.config.max_points:g}")
 
         for submission in todo:
             files = submissions.read(submission, course.exercises)
             future = executor.submit(pipeline.grade_files, files, plans, pool)
-            in_flight.append((future, _key(base_key, files), submission.canvas_id))
+            in_flight.append((future, _key(base_key, files), submission.canvas_id, folders_of[submission.name]))
             del files, future
             if len(in_flight) >= window:
                 finish_oldest()
@@ -113,11 +135,11 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             finish_oldest()
 
     ordered = tuple(done[s.name] for s in found)
-    write_atomic(options.out / "grades.csv", grades_csv(ordered, course.config.exercise_ids))
+    write_atomic(options.out / GRADES_CSV, grades_csv(ordered, course.config.exercise_ids))
     if any(r.canvas_id for r in ordered):
-        write_atomic(options.out / "canvas.csv", canvas_csv(ordered, course.config))
+        write_atomic(options.out / CANVAS_CSV, canvas_csv(ordered, course.config))
     summary = summary_json(ordered, course.config, layers, hidden=not options.public_only)
-    write_atomic(options.out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    write_atomic(options.out / SUMMARY_JSON, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return BatchReport(ordered, len(todo), len(found) - len(todo), layers)
 
 
@@ -151,13 +173,13 @@ def _run_key(course: Course, options: GradeOptions) -> str:
     return hasher.hexdigest()
 
 
-def _sweep_temporaries(out: Path, found: tuple[submissions.Submission, ...]) -> None:
+def _sweep_temporaries(out: Path, folders: Iterable[str]) -> None:
     """Remove the ``.<name>.*.tmp`` files a killed run left behind (SIGKILL skips write_atomic's cleanup).
 
     Added by the batch tests: without it a run killed mid-write left stray temporaries for good.
     """
-    targets = [(out, ("grades.csv", "summary.json"))]
-    targets += [(out / s.name, (records.RESULTS_NAME, records.RECORD_NAME)) for s in found]
+    targets = [(out, RUN_FILES)]
+    targets += [(out / folder, (records.RESULTS_NAME, records.RECORD_NAME)) for folder in folders]
     for folder, names in targets:
         for name in names:
             for stale in folder.glob(f".{name}.*.tmp"):

@@ -6,6 +6,15 @@ an LMS bulk download gives them; nested folders inside are fine) or a
 is extracted to disk and nothing is executed here; symbolic links are never
 followed (a link to solutions/ must not become a student's "own" code), and
 every read is capped, so a zip bomb or a huge file costs nothing.
+
+Names: a submission's name is its folder's name (a zip's or notebook's without
+the suffix) as ``display_name`` shows it: any byte string is accepted; bytes
+that are not UTF-8 are decoded as GBK when they are valid GBK (what a Chinese
+Windows zip tool writes) and shown as ``\\xNN`` escapes otherwise, and
+control characters (newlines, tabs, ...) are shown as backslash escapes, so a
+name is always printable text that encodes as UTF-8. Two different entries
+that would show the same get ``~2``, ``~3``, ... ``result_folders`` maps
+names to the folders their results are written under.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ import os
 import re
 import stat
 import zipfile
+from collections.abc import Iterable
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +53,7 @@ class Submission:
     """One student's submission as found on disk."""
 
     name: str
+    """As ``display_name`` shows the name on disk (printable, UTF-8-safe); unique in a class."""
     path: Path
     kind: str
     members: tuple[str, ...] = ()
@@ -81,12 +93,17 @@ class SubmissionFiles:
 
 
 def discover(folders: list[Path]) -> tuple[Submission, ...]:
-    """Every submission in ``folders``, sorted by name; hidden files are skipped."""
-    found: dict[str, Submission] = {}
+    """Every submission in ``folders``, sorted by name; hidden files are skipped.
+
+    Names are ``display_name``'s; raises UsageError when two entries have the very same name on disk
+    (``alice/`` and ``alice.zip``), since which one is the student's cannot be guessed.
+    """
+    # (name on disk, submission): the name on disk is a str holding undecodable bytes as surrogates.
+    candidates: list[tuple[str, Submission]] = []
     for folder in folders:
         if folder.is_file() and folder.suffix.lower() == ".zip":
             for submission in canvas_submissions(folder):
-                _add(found, submission)
+                candidates.append((submission.name, submission))
             continue
         if not folder.is_dir():
             raise UsageError(f"{folder}: not a folder of submissions (nor a Canvas bulk-download .zip).")
@@ -94,24 +111,86 @@ def discover(folders: list[Path]) -> tuple[Submission, ...]:
             if entry.name.startswith((".", "__")) or entry.is_symlink():
                 continue
             if entry.is_dir():
-                submission = Submission(entry.name, entry, KIND_DIRECTORY)
+                raw, kind = entry.name, KIND_DIRECTORY
             elif entry.suffix.lower() == ".zip":
-                submission = Submission(entry.stem, entry, KIND_ZIP)
+                raw, kind = entry.stem, KIND_ZIP
             elif entry.suffix.lower() == ".ipynb":
-                submission = Submission(entry.stem, entry, KIND_NOTEBOOK)
+                raw, kind = entry.stem, KIND_NOTEBOOK
             else:
                 continue
-            _add(found, submission)
+            candidates.append((raw, Submission(display_name(raw), entry, kind)))
+    on_disk: dict[str, Submission] = {}
+    for raw, submission in candidates:
+        if raw in on_disk:
+            raise UsageError(
+                f"two submissions are both named {submission.name!r} ({display_name(str(on_disk[raw].path))} and "
+                f"{display_name(str(submission.path))}); rename one so every result has its own folder."
+            )
+        on_disk[raw] = submission
+    found: dict[str, Submission] = {}
+    # Names shown as they are on disk go first: a folder literally called a-backslash-n-b keeps "a\\nb",
+    # and one whose name holds a newline (shown the same) gets "a\\nb~2", whatever the order on disk.
+    for raw, submission in sorted(candidates, key=lambda c: (c[0] != c[1].name, c[1].name, os.fsencode(c[0]))):
+        name, suffix = submission.name, 2
+        while name in found:
+            name, suffix = f"{submission.name}~{suffix}", suffix + 1
+        found[name] = submission if name == submission.name else dataclasses.replace(submission, name=name)
     return tuple(found[name] for name in sorted(found))
 
 
-def _add(found: dict[str, Submission], submission: Submission) -> None:
-    if submission.name in found:
-        raise UsageError(
-            f"two submissions are both named {submission.name!r} ({found[submission.name].path} and "
-            f"{submission.path}); rename one so every result has its own folder."
-        )
-    found[submission.name] = submission
+def display_name(name: str | bytes) -> str:
+    """A file name as printable text that always encodes as UTF-8 (see the module docstring).
+
+    ``name`` is bytes, or a str as ``os`` returns it (undecodable bytes as surrogates).
+    """
+    data = os.fsencode(name)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gbk")
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+MAX_FOLDER_BYTES = 255
+"""NAME_MAX of common file systems: a longer folder name cannot be created."""
+
+
+def result_folders(found: Iterable[Submission], reserved: Iterable[str]) -> dict[str, str]:
+    """The folder under OUT for each submission's results, by submission name; never two alike.
+
+    A name is its own folder unless it is one of ``reserved`` (compared ignoring case: macOS and
+    Windows file systems do), starts with ``.`` or is longer than MAX_FOLDER_BYTES; such a name gets
+    ``_<name>`` (a long one cut, with a hash of the whole name), and ``~2``, ``~3``, ... while that is
+    taken. Ordinary names are settled first, so adding a student never moves an ordinary one's folder.
+    """
+    found = tuple(found)
+    blocked = {name.casefold() for name in reserved}
+    folders = {s.name: s.name for s in found if _is_own_folder(s.name, blocked)}
+    taken = blocked | {folder.casefold() for folder in folders.values()}
+    for submission in sorted((s for s in found if s.name not in folders), key=lambda s: s.name):
+        base = "_" + submission.name.replace("/", "_").replace("\0", "_")
+        if len(base.encode("utf-8")) > MAX_FOLDER_BYTES:
+            digest = hashlib.sha256(submission.name.encode("utf-8")).hexdigest()[:12]
+            base = _cut(base, MAX_FOLDER_BYTES - 32) + "~" + digest
+        folder, suffix = base, 2
+        while folder.casefold() in taken:
+            folder, suffix = f"{base}~{suffix}", suffix + 1
+        taken.add(folder.casefold())
+        folders[submission.name] = folder
+    return folders
+
+
+def _is_own_folder(name: str, blocked: set[str]) -> bool:
+    return (bool(name) and not name.startswith(".") and name.casefold() not in blocked and "/" not in name
+            and "\0" not in name and len(name.encode("utf-8")) <= MAX_FOLDER_BYTES)
+
+
+def _cut(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 encoding fits in ``limit`` bytes."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
 # Canvas names each file of a bulk download  <lastfirst>[_LATE]_<user id>_<submission id>_<original name>,
@@ -137,7 +216,7 @@ def canvas_submissions(bulk_zip: Path) -> tuple[Submission, ...]:
             "pass a folder of submissions, or Canvas's 'Download Submissions' zip."
         )
     return tuple(
-        Submission(f"{student}_{user}", bulk_zip, KIND_CANVAS, tuple(sorted(members)), user)
+        Submission(display_name(f"{student}_{user}"), bulk_zip, KIND_CANVAS, tuple(sorted(members)), user)
         for (student, user), members in sorted(students.items())
     )
 
@@ -155,7 +234,7 @@ def read(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> Submiss
             return _whole_program(submission, exercises, _read_regular_file(submission.path), {})
         return _from_notebook(submission, exercises)
     except OSError as error:
-        return _empty(submission, exercises, message("submission_unreadable", name=submission.path.name,
+        return _empty(submission, exercises, message("submission_unreadable", name=display_name(submission.path.name),
                                                error=error.strerror or str(error)))
 
 
@@ -178,13 +257,14 @@ def _from_directory(submission: Submission, exercises: tuple[ExerciseSpec, ...])
             if name in wanted and (wanted[name] not in found or len(depth) < found[wanted[name]][0]):
                 found[wanted[name]] = (len(depth), Path(root) / name)
     if not found and not any(submission.path.iterdir()):
-        return _empty(submission, exercises, message("submission_empty", name=submission.path.name))
+        return _empty(submission, exercises, message("submission_empty", name=display_name(submission.path.name)))
     files, display = [], []
     for definition in exercises:
         entry = found.get(definition.id)
         data = _read_regular_file(entry[1]) if entry else None
         files.append((definition.id, data))
-        display.append((definition.id, str(entry[1].relative_to(submission.path)) if entry else definition.filename))
+        shown = display_name(str(entry[1].relative_to(submission.path))) if entry else definition.filename
+        display.append((definition.id, shown))
     return SubmissionFiles(submission, tuple(files), tuple(display))
 
 
@@ -205,9 +285,9 @@ def _from_zip(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> Su
         with zipfile.ZipFile(submission.path) as archive:
             members = archive.infolist()[:_MAX_ZIP_MEMBERS]
     except _ZIP_ERRORS:
-        return _empty(submission, exercises, message("zip_corrupt", name=submission.path.name))
+        return _empty(submission, exercises, message("zip_corrupt", name=display_name(submission.path.name)))
     if not members:
-        return _empty(submission, exercises, message("submission_empty", name=submission.path.name))
+        return _empty(submission, exercises, message("submission_empty", name=display_name(submission.path.name)))
     wanted = {e.filename: e.id for e in exercises}
     chosen: dict[str, str] = {}
     for member in members:
@@ -232,7 +312,7 @@ def _zip_members(submission: Submission, exercises: tuple[ExerciseSpec, ...], ch
                         data = handle.read(MAX_SOURCE_BYTES + 1)
                 files.append((definition.id, data))
     except _ZIP_ERRORS:
-        return _empty(submission, exercises, message("zip_corrupt", name=submission.path.name))
+        return _empty(submission, exercises, message("zip_corrupt", name=display_name(submission.path.name)))
     display = tuple((e.id, shown.get(e.id, e.filename)) for e in exercises)
     return SubmissionFiles(submission, tuple(files), display)
 
@@ -263,7 +343,8 @@ def _from_notebook(submission: Submission, exercises: tuple[ExerciseSpec, ...]) 
         cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
         sources = [cell.source for cell in cells]
     except Exception as error:  # noqa: BLE001 - nbformat raises many reader and validation error types
-        return _empty(submission, exercises, message("notebook_corrupt", name=submission.path.name, error=type(error).__name__))
+        return _empty(submission, exercises, message("notebook_corrupt", name=display_name(submission.path.name),
+                                                     error=type(error).__name__))
     program = "\n\n".join(_without_magics(source) for source in sources)
     scopes = {
         spec.id: "\n\n".join(_without_magics(s) for s in sources if f"def {spec.function}(" in s)
@@ -277,7 +358,7 @@ def _whole_program(submission: Submission, exercises: tuple[ExerciseSpec, ...], 
     """One program defining several exercise functions: it is each exercise's source where it defines its function."""
     text = data.decode("utf-8", errors="replace")
     files = tuple((e.id, data if f"def {e.function}(" in text else None) for e in exercises)
-    display = tuple((e.id, submission.path.name) for e in exercises)
+    display = tuple((e.id, display_name(submission.path.name)) for e in exercises)
     return SubmissionFiles(submission, files, display, scopes=tuple(scopes.items()))
 
 

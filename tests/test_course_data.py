@@ -123,3 +123,15 @@ def test_dist_ships_the_new_exercise(course, tmp_path):
                               str(EX07 / "submissions/right" / STUB)], cwd=copy, env=env,
                              capture_output=True, text=True, timeout=300)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.slow
+def test_otter_export_carries_the_new_exercise(course, tmp_path):
+    """Does `grader export otter` write an otter test file for ex07, one test case per check and case group?"""
+    out = tmp_path / "gs"
+    exported = grader("--course", str(course), "export", "otter", str(out))
+    assert exported.returncode == 0, exported.stderr
+    tests = (out / "tests" / "ex07.py").read_text("utf-8")
+    for name in ("ex07 · y = Σx³", "ex07 · x.grad ≈ 3x² · hidden cases"):
+        assert repr(name) in tests
+    assert "def sum_cubes" in (out / "autograd.py").read_text("utf-8")

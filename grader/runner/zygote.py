@@ -103,8 +103,11 @@ def _collapse_to_huge_pages() -> None:
         return
     import ctypes
 
-    madv_hugepage, madv_collapse, huge = 14, 25, 1 << 21
-    libc = ctypes.CDLL(None, use_errno=True)
+    from grader.runner.sandbox.libc import MADV_COLLAPSE, MADV_HUGEPAGE
+    from grader.runner.sandbox.libc import libc as load_libc
+
+    madv_hugepage, madv_collapse, huge = MADV_HUGEPAGE, MADV_COLLAPSE, 1 << 21
+    libc = load_libc()
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     try:
         with open("/proc/self/maps") as maps:

@@ -21,6 +21,9 @@ PR_SET_SECCOMP = 22
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 
+# madvise(2): back anonymous memory with huge pages (the zygote, before it forks)
+MADV_HUGEPAGE, MADV_COLLAPSE = 14, 25
+
 # capabilities(7) bit numbers
 CAP_CHOWN, CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_SYS_ADMIN = 0, 6, 7, 8, 21
 

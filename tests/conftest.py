@@ -1,4 +1,4 @@
-"""Shared fixtures: the real course in this repository, one warm worker pool, and fixture submissions.
+"""Shared fixtures: the real course in this repository, one warm worker pool, fixture submissions, and the sandbox tests' prepare() and scratch course.
 
 Plain constants and functions the tests share live in helpers.py; this module holds only pytest fixtures.
 """
@@ -6,6 +6,8 @@ Plain constants and functions the tests share live in helpers.py; this module ho
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 # One OpenMP thread before torch is imported anywhere in the test process: test_sandbox forks
 # this process, and a child forked after OpenMP started its threads deadlocks in its first torch op.
@@ -18,9 +20,10 @@ torch.set_num_threads(1)
 
 from grader.commands import check as checking  # noqa: E402
 from grader.core.course import Course, find_course  # noqa: E402
+from grader.runner import sandbox  # noqa: E402
 from grader.runner.pool import Pool  # noqa: E402
 from grader.core.results import ExerciseResult  # noqa: E402
-from helpers import REPO, SUBMISSIONS  # noqa: E402
+from helpers import REPO, SUBMISSIONS, make_course  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +48,22 @@ def check_submission(course, pool):
         return checking.check(course, (exercise_id,), {exercise_id: path}, pool).result.exercises[0]
 
     return run
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    """sandbox.prepare() for the sandbox tests: what this kernel offers, and the seccomp program."""
+    return sandbox.prepare()
+
+
+@pytest.fixture
+def sandbox_course():
+    """A scratch course for the sandbox tests (helpers.make_course), laid out with ordinary modes
+    (0755 dirs, 0644 files), as the grader's own checkout is. Not the repository's ``course``.
+
+    uid 65534 could read solutions/ by file mode alone: only Landlock keeps the child out.
+    """
+    base = tempfile.mkdtemp(prefix="sandbox-course-")
+    os.chmod(base, 0o755)
+    yield make_course(base)
+    shutil.rmtree(base, ignore_errors=True)

@@ -36,3 +36,122 @@ EXERCISE_IDS = COURSE.exercise_ids
 def spec(exercise_id: str):
     """The repository course's ExerciseSpec for ``exercise_id``."""
     return COURSE.exercise(exercise_id)
+
+
+# --------------------------------------------------------------------------- sandbox tests: fork a child, probe it
+# Shared by test_sandbox.py and the per-layer modules (test_landlock.py, test_seccomp.py, ...). Nothing here touches
+# torch or starts a thread at import: conftest.py sets torch to one thread before any test forks.
+
+import json  # noqa: E402
+import os  # noqa: E402
+import select  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+from grader.runner import sandbox  # noqa: E402
+
+SUBMISSION_SOURCE = "def gradient_4x(x):\n    raise NotImplementedError\n"
+SECRET = "reference = 42\n"
+
+
+def make_course(base):
+    """scratch/, submissions/alice/ (readable), solutions/ (must stay hidden), open/ (world-writable)."""
+    paths = {name: os.path.join(base, rel) for name, rel in (
+        ("scratch", "scratch"), ("submission", "submissions/alice"), ("solutions", "solutions"), ("open", "open"))}
+    for path in paths.values():
+        os.makedirs(path)
+        os.chmod(path, 0o755)
+    os.chmod(paths["open"], 0o777)
+    for directory, text in ((paths["submission"], SUBMISSION_SOURCE), (paths["solutions"], SECRET)):
+        with open(os.path.join(directory, "ex01_gradient_4x.py"), "w") as handle:
+            handle.write(text)
+        os.chmod(os.path.join(directory, "ex01_gradient_4x.py"), 0o644)
+    return paths
+
+
+def run_sandboxed(prepared, policy, probes, timeout=60.0):
+    """Fork; in the child setsid, enter the sandbox, run each probe; return {name: [outcome, detail]}."""
+    return run_forked(lambda: sandbox.enter(prepared, policy), probes, timeout)
+
+
+def run_forked(setup, probes, timeout=60.0):
+    """Fork; in the child setsid, run ``setup`` (reported as "enter"), each probe; return {name: [outcome, detail]}.
+
+    The per-layer tests pass one module's install step as ``setup`` to read back what that layer did.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            os.close(read_end)
+            os.setsid()  # as the zygote's child does
+            report = {}
+            started = time.perf_counter()
+            try:
+                setup()
+            except BaseException as error:  # noqa: BLE001
+                report["enter"] = ["error", type(error).__name__, str(error)]
+            else:
+                report["enter"] = ["ok", (time.perf_counter() - started) * 1e3]
+                for name, probe in probes:
+                    try:
+                        report[name] = ["ok", probe()]
+                    except BaseException as error:  # noqa: BLE001
+                        report[name] = ["error", type(error).__name__, str(error)]
+            os.write(write_end, json.dumps(report, default=repr).encode())
+        except BaseException:  # noqa: BLE001
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        while True:
+            ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                pytest.fail("sandboxed child timed out")
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, f"child ended with {status}"
+    return json.loads(b"".join(chunks))
+
+
+# Probes: run inside the forked child.
+
+
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def write(path):
+    with open(path, "w") as handle:
+        handle.write("x")
+    return os.path.getsize(path)
+
+
+def try_fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return "forked"
+
+
+def in_thread():
+    import threading
+
+    box = []
+    thread = threading.Thread(target=lambda: box.append(sum(range(10))))
+    thread.start()
+    thread.join()
+    return box[0]

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, SUBMISSIONS
+from helpers import EXERCISES, REPO, SUBMISSIONS
 from grader.commands.grade import GradeOptions, grade_class
 from grader.errors import UsageError
 from grader.runner.pool import Pool
-from helpers import EXERCISES
 
 HEADER = ["submission", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "total"]
 FILES = {e.id: e.filename for e in EXERCISES}

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, SUBMISSIONS
+from helpers import EXERCISES, REPO, SUBMISSIONS
 from grader.core import submissions
 from grader.commands.grade import GradeOptions, grade_class
 from grader.errors import UsageError
-from helpers import EXERCISES
 
 
 def canvas_zip(path: Path) -> Path:

@@ -12,8 +12,8 @@ import yaml
 from grader import cli
 from grader.core.config import load_config
 from grader.errors import ConfigError
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "config.yaml"
 
 

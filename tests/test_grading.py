@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 
 from grader.core import pipeline, sources
-from helpers import EXERCISE_IDS, spec as exercise
+from helpers import EXERCISE_IDS, spec as exercise, SUBMISSIONS
 from grader.render.gradescope import results_json
 from grader.core.results import SubmissionResult
-
-SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from typing import get_args
 
 import pytest
 import torch
 
 from grader.runner import harvest, wire
-
-SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
+from helpers import SUBMISSIONS
 
 
 def load_fixture(scenario: str, filename: str):

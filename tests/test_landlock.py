@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from grader.runner.sandbox import landlock, libc as native
-from test_sandbox import SUBMISSION_SOURCE, course, prepared, read, run_forked, write  # noqa: F401 - fixtures
+from helpers import SUBMISSION_SOURCE, read, run_forked, write
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Landlock is Linux-only")
 
@@ -38,11 +38,11 @@ def signal_parent(parent):
         return errno.errorcode.get(error.errno, str(error.errno))
 
 
-def test_domain_reads_back(prepared, course):
+def test_domain_reads_back(prepared, sandbox_course):
     if not prepared.layers.landlock:
         pytest.skip(f"no Landlock here: {prepared.layers.missing}")
     abi = prepared.layers.landlock_abi
-    sub, sol, scratch = (os.path.realpath(course[k]) for k in ("submission", "solutions", "scratch"))
+    sub, sol, scratch = (os.path.realpath(sandbox_course[k]) for k in ("submission", "solutions", "scratch"))
     parent = os.getpid()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
@@ -97,16 +97,16 @@ def test_probe_matches_prepare(prepared):
     assert prepared.layers.landlock_net == (abi >= 4) and prepared.layers.landlock_scope == (abi >= 6)
 
 
-def test_missing_readable_path_raises(prepared, course):
+def test_missing_readable_path_raises(prepared, sandbox_course):
     if not prepared.layers.landlock:
         pytest.skip(f"no Landlock here: {prepared.layers.missing}")
-    gone = os.path.join(os.path.realpath(course["submission"]), "nope")
+    gone = os.path.join(os.path.realpath(sandbox_course["submission"]), "nope")
 
     def setup():
         libc = prepared.libc
         native.check(native.prctl(libc, native.PR_SET_NO_NEW_PRIVS, 1), "prctl(PR_SET_NO_NEW_PRIVS)")
-        landlock.restrict(libc, prepared.layers.landlock_abi, (gone,), (), os.path.realpath(course["scratch"]))
-        landlock.restrict(libc, prepared.layers.landlock_abi, (), (gone,), os.path.realpath(course["scratch"]))
+        landlock.restrict(libc, prepared.layers.landlock_abi, (gone,), (), os.path.realpath(sandbox_course["scratch"]))
+        landlock.restrict(libc, prepared.layers.landlock_abi, (), (gone,), os.path.realpath(sandbox_course["scratch"]))
 
     report = run_forked(setup, [])
     # A vanished system path is skipped; a vanished readable path is a SandboxError in words.

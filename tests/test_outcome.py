@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from typing import get_args
 
 import pytest
@@ -20,9 +19,8 @@ from grader.runner.outcome import (
     parse_case,
     parse_value,
 )
-from helpers import spec as exercise
+from helpers import spec as exercise, SUBMISSIONS
 
-SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 
 
 def over_the_wire(obj):

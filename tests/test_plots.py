@@ -6,10 +6,9 @@ import warnings
 
 import pytest
 
-from helpers import SUBMISSIONS
+from helpers import spec as exercise, SUBMISSIONS
 from grader.commands import check as checking
 from grader.render import plots
-from helpers import spec as exercise
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

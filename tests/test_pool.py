@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from grader.runner import pool as pool_module, wire
 from grader.core.cases import build_cases
 from grader.runner.pool import RunRequest, request_header
-from helpers import spec as exercise
+from helpers import REPO, spec as exercise, SUBMISSIONS
 
-REPO = Path(__file__).resolve().parent.parent
-SUBMISSIONS = REPO / "tests" / "fixtures" / "submissions"
 EX03 = exercise("ex03")
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -21,98 +18,10 @@ import torch
 torch.set_num_threads(1)
 
 from grader.runner import sandbox  # noqa: E402
+from helpers import (SECRET, SUBMISSION_SOURCE, in_thread, make_course, read, run_sandboxed,  # noqa: E402
+                     try_fork, write)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox's kernel layers are Linux-only")
-
-SUBMISSION_SOURCE = "def gradient_4x(x):\n    raise NotImplementedError\n"
-SECRET = "reference = 42\n"
-
-
-@pytest.fixture(scope="module")
-def prepared():
-    return sandbox.prepare()
-
-
-def make_course(base):
-    """scratch/, submissions/alice/ (readable), solutions/ (must stay hidden), open/ (world-writable)."""
-    paths = {name: os.path.join(base, rel) for name, rel in (
-        ("scratch", "scratch"), ("submission", "submissions/alice"), ("solutions", "solutions"), ("open", "open"))}
-    for path in paths.values():
-        os.makedirs(path)
-        os.chmod(path, 0o755)
-    os.chmod(paths["open"], 0o777)
-    for directory, text in ((paths["submission"], SUBMISSION_SOURCE), (paths["solutions"], SECRET)):
-        with open(os.path.join(directory, "ex01_gradient_4x.py"), "w") as handle:
-            handle.write(text)
-        os.chmod(os.path.join(directory, "ex01_gradient_4x.py"), 0o644)
-    return paths
-
-
-@pytest.fixture
-def course():
-    """A course laid out with ordinary modes (0755 dirs, 0644 files), as the grader's own checkout is.
-
-    uid 65534 could read solutions/ by file mode alone: only Landlock keeps the child out.
-    """
-    base = tempfile.mkdtemp(prefix="sandbox-course-")
-    os.chmod(base, 0o755)
-    yield make_course(base)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-def run_sandboxed(prepared, policy, probes, timeout=60.0):
-    """Fork; in the child setsid, enter the sandbox, run each probe; return {name: [outcome, detail]}."""
-    return run_forked(lambda: sandbox.enter(prepared, policy), probes, timeout)
-
-
-def run_forked(setup, probes, timeout=60.0):
-    """Fork; in the child setsid, run ``setup`` (reported as "enter"), each probe; return {name: [outcome, detail]}.
-
-    The per-layer tests pass one module's install step as ``setup`` to read back what that layer did.
-    """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 0
-        try:
-            os.close(read_end)
-            os.setsid()  # as the zygote's child does
-            report = {}
-            started = time.perf_counter()
-            try:
-                setup()
-            except BaseException as error:  # noqa: BLE001
-                report["enter"] = ["error", type(error).__name__, str(error)]
-            else:
-                report["enter"] = ["ok", (time.perf_counter() - started) * 1e3]
-                for name, probe in probes:
-                    try:
-                        report[name] = ["ok", probe()]
-                    except BaseException as error:  # noqa: BLE001
-                        report[name] = ["error", type(error).__name__, str(error)]
-            os.write(write_end, json.dumps(report, default=repr).encode())
-        except BaseException:  # noqa: BLE001
-            code = 70
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    chunks, deadline = [], time.monotonic() + timeout
-    try:
-        while True:
-            ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
-                pytest.fail("sandboxed child timed out")
-            chunk = os.read(read_end, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_end)
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, f"child ended with {status}"
-    return json.loads(b"".join(chunks))
-
 
 def policy_for(course, **overrides):
     fields = dict(readable=(course["submission"],), scratch=course["scratch"], memory_bytes=512 << 20,
@@ -124,39 +33,10 @@ def policy_for(course, **overrides):
 # --------------------------------------------------------------------------- probes (run inside the child)
 
 
-def read(path):
-    with open(path) as handle:
-        return handle.read()
-
-
-def write(path):
-    with open(path, "w") as handle:
-        handle.write("x")
-    return os.path.getsize(path)
-
-
-def try_fork():
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    return "forked"
-
-
 def socketpair_roundtrip():
     left, right = socket.socketpair(socket.AF_UNIX)
     left.sendall(b"ping")
     return right.recv(4).decode()
-
-
-def in_thread():
-    import threading
-
-    box = []
-    thread = threading.Thread(target=lambda: box.append(sum(range(10))))
-    thread.start()
-    thread.join()
-    return box[0]
 
 
 def torch_ops():
@@ -215,12 +95,12 @@ def test_prepare_reports_layers(prepared):
     print(f"\n{layers.summary()}")
 
 
-def test_child_is_confined(prepared, course):
+def test_child_is_confined(prepared, sandbox_course):
     if not (prepared.layers.landlock and prepared.layers.seccomp and prepared.layers.setuid):
         pytest.skip(f"needs Landlock, seccomp and root here: {prepared.layers.missing}")
     mounts_before = read("/proc/self/mountinfo")
     parent = os.getpid()
-    sub, sol, scratch, open_dir = course["submission"], course["solutions"], course["scratch"], course["open"]
+    sub, sol, scratch, open_dir = (sandbox_course[k] for k in ("submission", "solutions", "scratch", "open"))
     probes = [
         ("read_solutions", lambda: read(os.path.join(sol, "ex01_gradient_4x.py"))),
         ("list_solutions", lambda: os.listdir(sol)),
@@ -248,7 +128,7 @@ def test_child_is_confined(prepared, course):
         ("unshare", unshare_user_ns),
         ("stdlib_import", fresh_stdlib_import),
     ]
-    report = run_sandboxed(prepared, policy_for(course), probes)
+    report = run_sandboxed(prepared, policy_for(sandbox_course), probes)
     assert report["enter"][0] == "ok", report["enter"]
 
     def denied(name, error="PermissionError"):
@@ -306,17 +186,17 @@ def test_paths_under_a_private_directory(prepared, tmp_path):
     assert read(os.path.join(course["solutions"], "ex01_gradient_4x.py")) == SECRET
 
 
-def test_missing_readable_path_fails_loudly(prepared, course):
-    policy = policy_for(course, readable=(os.path.join(course["submission"], "nope"),))
+def test_missing_readable_path_fails_loudly(prepared, sandbox_course):
+    policy = policy_for(sandbox_course, readable=(os.path.join(sandbox_course["submission"], "nope"),))
     report = run_sandboxed(prepared, policy, [])
     assert report["enter"][0] == "error" and report["enter"][1] == "SandboxError", report["enter"]
 
 
-def test_enter_cost(prepared, course, capsys):
+def test_enter_cost(prepared, sandbox_course, capsys):
     costs, walls = [], []
     for _ in range(5):
         started = time.perf_counter()
-        report = run_sandboxed(prepared, policy_for(course), [])
+        report = run_sandboxed(prepared, policy_for(sandbox_course), [])
         walls.append((time.perf_counter() - started) * 1e3)
         assert report["enter"][0] == "ok", report["enter"]
         costs.append(report["enter"][1])

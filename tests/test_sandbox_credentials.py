@@ -11,7 +11,7 @@ import pytest
 
 from grader.runner import lifeline
 from grader.runner.sandbox import credentials, libc as native
-from test_sandbox import prepared, run_forked  # noqa: F401 - prepared is a fixture
+from helpers import run_forked
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="credentials are dropped on Linux only")
 

@@ -12,7 +12,7 @@ import pytest
 
 from grader.runner import lifeline, sandbox
 from grader.runner.sandbox import libc as native
-from test_sandbox import run_forked
+from helpers import run_forked
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="libc through ctypes: Linux only here")
 

@@ -8,7 +8,7 @@ import pytest
 
 from grader.runner import sandbox
 from grader.runner.sandbox import libc as native, limits
-from test_sandbox import run_forked
+from helpers import run_forked
 
 resource = pytest.importorskip("resource")
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmSize comes from /proc (Linux)")

@@ -10,7 +10,7 @@ import tempfile
 import pytest
 
 from grader.runner.sandbox import mounts
-from test_sandbox import prepared, read, run_forked  # noqa: F401 - prepared is a fixture
+from helpers import read, run_forked
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mount namespaces are Linux-only")
 

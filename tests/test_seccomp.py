@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from grader.runner.sandbox import libc as native, seccomp
-from test_sandbox import in_thread, prepared, run_forked, try_fork  # noqa: F401 - prepared is a fixture
+from helpers import in_thread, run_forked, try_fork
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux-only")
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 import tokenize
-from pathlib import Path
 
 import pytest
 
 from grader.core.source_scan import banned_uses, parse
+from helpers import SUBMISSIONS
 
-SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 EX06 = "ex06_sin_cos.py"
 
 

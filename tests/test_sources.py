@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from grader.core import sources
 from grader.core.sources import MAX_SOURCE_BYTES, from_bytes
-from helpers import spec
+from helpers import spec, SUBMISSIONS
 
-SUBMISSIONS = Path(__file__).resolve().parent / "fixtures" / "submissions"
 EX03 = "ex03_sum_backward.py"
 
 

@@ -67,3 +67,29 @@ def sandbox_course():
     os.chmod(base, 0o755)
     yield make_course(base)
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def memory_cgroups():
+    """Two memory cgroups of 128 MiB each under this process's own (sandbox.memory); skipped where there are none."""
+    from grader.runner.sandbox import memory
+
+    ok, why = memory.available()
+    if not ok:
+        pytest.skip(f"no memory cgroup here: {why}")
+    made = memory.MemoryCgroups.create(2, f"test{os.getpid()}", 128 << 20)
+    yield made
+    made.remove()
+
+
+@pytest.fixture
+def uid_lease(tmp_path):
+    """Two leased uids (sandbox.uids.reserve) with a private lock directory; skipped where uids cannot be leased."""
+    from grader.runner.sandbox import uids
+
+    ok, why = uids.available()
+    if not ok:
+        pytest.skip(f"no uid per child here: {why}")
+    lock_dir = tmp_path / "uid-locks"
+    with uids.reserve(2, lock_dir=str(lock_dir)) as lease:
+        yield lease

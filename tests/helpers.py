@@ -155,3 +155,150 @@ def in_thread():
     thread.start()
     thread.join()
     return box[0]
+
+
+def run_forked_until_death(setup, probes, timeout=60.0):
+    """Like run_forked, but the child may die: returns (wait status, {name: [outcome, detail]} so far).
+
+    The child sends one JSON line per step as it goes, so a child the kernel kills mid-probe still reports
+    which steps it finished ("enter" is ``setup``).
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            os.close(read_end)
+            os.setsid()
+
+            def send(name, entry):
+                os.write(write_end, json.dumps({name: entry}, default=repr).encode() + b"\n")
+
+            started = time.perf_counter()
+            try:
+                setup()
+            except BaseException as error:  # noqa: BLE001
+                send("enter", ["error", type(error).__name__, str(error)])
+            else:
+                send("enter", ["ok", (time.perf_counter() - started) * 1e3])
+                for name, probe in probes:
+                    try:
+                        send(name, ["ok", probe()])
+                    except BaseException as error:  # noqa: BLE001
+                        send(name, ["error", type(error).__name__, str(error)])
+        except BaseException:  # noqa: BLE001
+            code = 70
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        while True:
+            ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                pytest.fail("forked child timed out")
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    report = {}
+    for line in b"".join(chunks).splitlines():
+        report.update(json.loads(line))
+    return status, report
+
+
+def touch_anonymous(megabytes):
+    """Fault in ``megabytes`` MiB of fresh anonymous memory, one write per page."""
+    block = bytearray(megabytes << 20)
+    block[::4096] = b"\x01" * len(range(0, len(block), 4096))
+    return len(block) >> 20
+
+
+def fill_files(directory, megabytes, per_file=32):
+    """Write ``megabytes`` MiB into files of ``per_file`` MiB under ``directory`` (RLIMIT_FSIZE caps each file)."""
+    chunk, written = b"x" * (1 << 20), 0
+    while written < megabytes:
+        with open(os.path.join(directory, f"fill-{written}.bin"), "wb") as handle:
+            for _ in range(min(per_file, megabytes - written)):
+                handle.write(chunk)
+                handle.flush()
+                written += 1
+    return written
+
+
+# --------------------------------------------------------------------------- pool tests: the processes a pool leaves
+
+
+def process_state(pid):
+    """The state letter of process ``pid`` (R, S, Z, ...), or None once it is gone (no /proc entry)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            text = handle.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return text[text.rindex(")") + 2]
+
+
+def process_gone(pid):
+    """Has ``pid`` stopped running: no such process, or a zombie (dead, not yet reaped by whoever inherited it)?"""
+    return process_state(pid) in (None, "Z", "X")
+
+
+def children_of(pid):
+    """The pids whose parent is ``pid`` (read from every /proc/<n>/stat, so it sees children of any thread)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def wait_for(predicate, seconds, interval=0.05):
+    """Poll ``predicate`` until it returns something truthy or ``seconds`` pass; its last value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def memory_contains(pid, needles, chunk=16 << 20):
+    """Which of the byte strings ``needles`` occur in the writable memory of process ``pid`` (root reads any).
+
+    Reads every rw region of /proc/<pid>/maps through /proc/<pid>/mem; a region the kernel refuses to read
+    is skipped. Returns (the needles found, bytes read)."""
+    with open(f"/proc/{pid}/maps") as handle:
+        regions = [line.split() for line in handle]
+    found, total = set(), 0
+    overlap = max(len(n) for n in needles) - 1
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as memory:
+        for fields in regions:
+            if not fields[1].startswith("rw"):
+                continue
+            low, high = (int(bound, 16) for bound in fields[0].split("-"))
+            tail = b""
+            for start in range(low, high, chunk):
+                try:
+                    memory.seek(start)
+                    block = memory.read(min(chunk, high - start))
+                except OSError:
+                    tail = b""
+                    continue
+                total += len(block)
+                window = tail + block
+                found.update(n for n in needles if n in window)
+                tail = window[-overlap:] if overlap else b""
+    return found, total

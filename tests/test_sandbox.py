@@ -83,8 +83,19 @@ def test_prepare_reports_layers(prepared):
     described = sandbox.describe(prepared)
     json.dumps(described)  # the zygote sends it as JSON
     assert isinstance(layers.missing, tuple)
-    for name in ("landlock", "seccomp", "setuid", "memory_limit"):
+    for name in ("landlock", "seccomp", "setuid", "memory_limit", "memory_cgroup", "scratch_quota", "uid_per_child",
+                 "environment"):
         assert isinstance(getattr(layers, name), bool)
+        assert described[name] is getattr(layers, name)
+        assert (name in layers.summary()) == getattr(layers, name)
+    assert json.loads(json.dumps(described))["missing"] == list(layers.missing)
+    # Each new layer that is off says so, in one sentence of its own.
+    for present, start in ((layers.memory_cgroup, "no memory cgroup ("), (layers.scratch_quota, "no scratch quota"),
+                           (layers.uid_per_child, "no uid per child")):
+        assert present or any(m.startswith(start) for m in layers.missing), (start, layers.missing)
+    assert layers.scratch_quota == layers.private_mounts
+    if not layers.memory_cgroup:
+        assert "RLIMIT_AS only, which does not count memfd/shared memory" in " ".join(layers.missing)
     # Every missing layer is explained in one sentence.
     for attr, present in (("landlock", layers.landlock), ("seccomp", layers.seccomp)):
         if not present:
@@ -140,7 +151,7 @@ def test_child_is_confined(prepared, sandbox_course):
 
     for name in ("read_solutions", "list_solutions", "read_course_dir",
                  "write_open_dir", "write_tmp", "write_submission", "fork", "popen", "inet_socket",
-                 "inet_udp", "kill_parent", "unshare"):
+                 "inet_udp", "unix_socketpair", "kill_parent", "unshare"):
         denied(name)
     denied("big_alloc", "MemoryError")
     assert allowed("read_submission") == SUBMISSION_SOURCE
@@ -148,7 +159,6 @@ def test_child_is_confined(prepared, sandbox_course):
     assert allowed("write_scratch") == 2
     assert allowed("tempfile") == os.path.realpath(scratch)
     assert allowed("cwd") == os.path.realpath(scratch)
-    assert allowed("unix_socketpair") == "ping"
     assert allowed("thread") == 45
     assert allowed("torch") == [3.0, 256.0]
     assert allowed("ids") == [65534, 65534, 65534, 65534, []]
@@ -163,7 +173,8 @@ def test_child_is_confined(prepared, sandbox_course):
     assert read(os.path.join(sol, "ex01_gradient_4x.py")) == SECRET
     assert not os.path.exists(os.path.join(open_dir, "planted.py"))
     assert not os.path.exists(os.path.join(sub, "planted.py"))
-    assert os.path.exists(os.path.join(scratch, "relative.txt"))
+    # With the scratch quota the child wrote into its private tmpfs: nothing reached the host's folder.
+    assert os.path.exists(os.path.join(scratch, "relative.txt")) != prepared.layers.scratch_quota
     assert read("/proc/self/mountinfo") == mounts_before
 
 
@@ -204,3 +215,39 @@ def test_enter_cost(prepared, sandbox_course, capsys):
         print(f"\nsandbox.enter(): median {statistics.median(costs):.2f} ms (min {min(costs):.2f}, "
               f"max {max(costs):.2f}); fork+enter+exit+reap: median {statistics.median(walls):.1f} ms; "
               f"{prepared.layers.summary()}")
+
+
+def test_system_plan_holds_for_leased_uids(prepared, uid_lease):
+    """prepare() plans the system paths once; for each leased uid a fresh plan is the same (they own nothing)."""
+    if not prepared.layers.setuid:
+        pytest.skip("no privilege drop here")
+    from grader.runner.sandbox import mounts
+
+    for uid in (*uid_lease.uids, sandbox.DEFAULT_UID):
+        assert uid not in prepared.system_owners[0] and uid not in prepared.system_owners[1]
+        masks, unfixable = mounts.plan_views(prepared.system_paths, uid, uid)
+        assert unfixable == []
+        assert {k: tuple(v) for k, v in masks.items()} == dict(prepared.system_masks)
+
+
+def test_enter_cost_with_every_layer(prepared, sandbox_course, memory_cgroups, uid_lease, capsys):
+    """enter() with a leased uid, the memory cgroup (one migration per child) and the scratch tmpfs; ids read back."""
+    if not prepared.layers.setuid:
+        pytest.skip("no privilege drop here")
+    import gc
+
+    uid = uid_lease.uids[1]
+    policy = policy_for(sandbox_course, uid=uid, cgroup=memory_cgroups.paths[0])
+    costs, walls = [], []
+    gc.collect()
+    for _ in range(7):
+        started = time.perf_counter()
+        report = run_sandboxed(prepared, policy, [("ids", lambda: [os.getuid(), os.getgid(), os.getgroups()])])
+        walls.append((time.perf_counter() - started) * 1e3)
+        assert report["enter"][0] == "ok", report["enter"]
+        assert report["ids"] == ["ok", [uid, uid, []]]
+        costs.append(report["enter"][1])
+    with capsys.disabled():
+        print(f"\nsandbox.enter() with leased uid + memory cgroup + scratch tmpfs: median "
+              f"{statistics.median(costs):.2f} ms (min {min(costs):.2f}, max {max(costs):.2f}); "
+              f"fork+enter+exit+reap: median {statistics.median(walls):.1f} ms")

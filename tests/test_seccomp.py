@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from grader.runner import lifeline
 from grader.runner.sandbox import libc as native, seccomp
 from helpers import in_thread, run_forked, try_fork
 
@@ -23,7 +24,8 @@ ENOSYS = seccomp.RET_ERRNO | seccomp.ENOSYS
 ALLOW, KILL = seccomp.RET_ALLOW, seccomp.RET_KILL_PROCESS
 I386_AUDIT = 0x40000003
 CLONE_VM, CLONE_NEWUSER, SIGCHLD = 0x100, 0x10000000, 17
-AF_INET, AF_NETLINK, TCGETS = 2, 16, 0x5401
+AF_UNIX, AF_INET, AF_NETLINK, TCGETS = 1, 2, 16, 0x5401
+PR_GET_PDEATHSIG, PR_SET_NAME = 2, 15
 
 
 def run_filter(program: bytes, audit: int, nr: int, *args: int) -> int:
@@ -67,9 +69,10 @@ def test_denied_numbers_are_exactly_the_table(arch):
             if code[index + 1 + ins.jt] == (seccomp.BPF_RET_K, 0, 0, EPERM):
                 denied.add(ins.k)
     assert denied == set(table.deny.values())
-    # And run it: with all-zero arguments only the table, clone (no CLONE_THREAD) and socket (AF_UNSPEC) get EPERM.
+    # And run it: with all-zero arguments only the table and clone (no CLONE_THREAD) get EPERM; pid/who 0 is allowed.
     answers = {nr: run_filter(program, table.audit, nr) for nr in range(1024)}
-    assert {nr for nr, ret in answers.items() if ret == EPERM} == {*table.deny.values(), table.clone, table.socket}
+    assert {nr for nr, ret in answers.items() if ret == EPERM} == {*table.deny.values(), table.clone}
+    assert {"socket", "socketpair", "memfd_create", "memfd_secret"} <= set(table.deny)
     assert {nr for nr, ret in answers.items() if ret == ENOSYS} == {table.clone3}
     assert {ret for ret in answers.values()} == {ALLOW, EPERM, ENOSYS}
 
@@ -85,8 +88,18 @@ def test_arguments_are_inspected(arch):
     assert call(table.clone, thread) == ALLOW
     assert call(table.clone, thread | CLONE_NEWUSER) == EPERM
     assert call(table.clone, SIGCHLD) == EPERM  # what fork() becomes
-    assert call(table.socket, seccomp.AF_UNIX) == ALLOW
-    assert call(table.socket, AF_INET) == call(table.socket, AF_NETLINK) == EPERM
+    for family in (AF_UNIX, AF_INET, AF_NETLINK):  # no family at all, AF_UNIX included
+        assert call(table.deny["socket"], family) == call(table.deny["socketpair"], family) == EPERM
+    for name, nr in table.self_first.items():  # (pid, ...): the caller only
+        assert call(nr, 0) == ALLOW, name
+        assert call(nr, 1234) == call(nr, (1 << 32) | 1234) == EPERM, name
+        assert call(nr, 1 << 32) == ALLOW, name  # the kernel truncates pid_t to 32 bits: this is pid 0
+    for name, nr in table.self_second.items():  # (which, who, ...): who 0 is the caller
+        assert call(nr, 1, 0) == ALLOW, name
+        assert call(nr, 1, 1234) == EPERM, name
+    assert call(table.prctl, seccomp.PR_SET_PDEATHSIG, 0) == EPERM
+    assert call(table.prctl, seccomp.PR_SET_PDEATHSIG, signal.SIGKILL) == EPERM
+    assert call(table.prctl, PR_GET_PDEATHSIG) == call(table.prctl, PR_SET_NAME) == ALLOW
     assert call(table.ioctl, 0, seccomp.TIOCSTI) == call(table.ioctl, 0, seccomp.TIOCLINUX) == EPERM
     assert call(table.ioctl, 0, TCGETS) == ALLOW
     if table.x32:
@@ -189,3 +202,79 @@ def test_kernel_holds_the_assembled_program(prepared):
         except ProcessLookupError:
             pass
         os.waitpid(pid, 0)
+
+
+# --------------------------------------------------------------------------- the calls that reach other processes
+
+
+def raw(nr, *args):
+    """A raw system call from the child: its result, or OSError with errno."""
+    libc = native.libc()
+    result = native.syscall(libc, nr, *args)
+    if result < 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+    return result
+
+
+def pdeathsig():
+    value = ctypes.c_int(-1)
+    native.prctl(native.libc(), native.PR_GET_PDEATHSIG, ctypes.byref(value))
+    return value.value
+
+
+def clear_pdeathsig():
+    if native.prctl(native.libc(), native.PR_SET_PDEATHSIG, 0) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return "cleared"
+
+
+def test_other_processes_are_out_of_reach(prepared):
+    """Every call that takes a pid answers EPERM for the parent's and works on 0; the death signal stays set.
+
+    As root, without the filter, each call on the parent would succeed (it only re-applies current values).
+    """
+    if not prepared.layers.seccomp:
+        pytest.skip(f"no seccomp here: {prepared.layers.missing}")
+    import resource
+
+    table = seccomp.ARCHES[prepared.arch]
+    parent = os.getpid()
+    ioprio = table.self_second["ioprio_set"]
+    who_process = 1  # IOPRIO_WHO_PROCESS
+    probes = [
+        ("prlimit_parent", lambda: resource.prlimit(parent, resource.RLIMIT_CPU)),
+        ("prlimit_self", lambda: resource.prlimit(0, resource.RLIMIT_CPU)),
+        ("setrlimit_self", lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0))),  # glibc: prlimit64(0, ...)
+        ("setpriority_parent", lambda: os.setpriority(os.PRIO_PROCESS, parent,
+                                                      os.getpriority(os.PRIO_PROCESS, parent))),
+        ("setpriority_self", lambda: os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0))),
+        ("affinity_parent", lambda: os.sched_setaffinity(parent, os.sched_getaffinity(parent))),
+        ("affinity_self", lambda: os.sched_setaffinity(0, os.sched_getaffinity(0))),
+        ("scheduler_parent", lambda: os.sched_setscheduler(parent, os.sched_getscheduler(parent),
+                                                           os.sched_param(0))),
+        ("param_parent", lambda: os.sched_setparam(parent, os.sched_getparam(parent))),
+        ("param_self", lambda: os.sched_setparam(0, os.sched_getparam(0))),
+        ("ioprio_parent", lambda: raw(ioprio, who_process, parent, raw(ioprio + 1, who_process, parent))),
+        ("ioprio_self", lambda: raw(ioprio, who_process, 0, raw(ioprio + 1, who_process, 0))),
+        ("clear_pdeathsig", clear_pdeathsig),
+        ("pdeathsig", pdeathsig),
+        ("memfd", lambda: os.memfd_create("probe")),
+        ("unix_socket", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()),
+        ("socketpair", lambda: socket.socketpair(socket.AF_UNIX)),
+        ("thread", in_thread),
+    ]
+
+    def setup():
+        lifeline.die_with_parent()  # as the zygote's child does, before the filter
+        install_alone(prepared)
+
+    report = run_forked(setup, probes)
+    assert report["enter"][0] == "ok", report["enter"]
+    for name in ("prlimit_parent", "setpriority_parent", "affinity_parent", "scheduler_parent", "param_parent",
+                 "ioprio_parent", "clear_pdeathsig", "memfd", "unix_socket", "socketpair"):
+        assert report[name][:2] == ["error", "PermissionError"], (name, report[name])
+    for name in ("prlimit_self", "setrlimit_self", "setpriority_self", "affinity_self", "param_self", "ioprio_self"):
+        assert report[name][0] == "ok", (name, report[name])
+    assert report["pdeathsig"] == ["ok", int(signal.SIGKILL)]  # still armed after the refused clear
+    assert report["thread"] == ["ok", 45]

@@ -35,19 +35,20 @@ def uid_mapped(uid: int) -> bool:
     return False
 
 
-def can_drop(caps: set[int], private_mounts: bool, system_paths: tuple[str, ...]) -> tuple[bool, str]:
-    """Whether a child can drop to uid 65534 and still read ``system_paths``; if not, the sentence saying why."""
+def can_drop(caps: set[int], private_mounts: bool, system_paths: tuple[str, ...],
+             uid: int = DEFAULT_UID) -> tuple[bool, str]:
+    """Whether a child can drop to ``uid`` (gid the same) and still read ``system_paths``; if not, why, in words."""
     if os.geteuid() != 0:
         return False, f"not running as root (uid {os.geteuid()}): the child keeps this uid"
     if not {CAP_SETUID, CAP_SETGID} <= caps:
         return False, "root without CAP_SETUID/CAP_SETGID: the child cannot drop to an unprivileged uid"
-    if not uid_mapped(DEFAULT_UID):
-        return False, "uid 65534 is not mapped in this user namespace: the child stays root"
-    masks, unfixable = plan_views(system_paths, DEFAULT_UID, DEFAULT_UID)
+    if not uid_mapped(uid):
+        return False, f"uid {uid} is not mapped in this user namespace: the child stays root"
+    masks, unfixable = plan_views(system_paths, uid, uid)
     if unfixable:
-        return False, f"{unfixable[0]} is not readable by uid 65534: the child stays root"
+        return False, f"{unfixable[0]} is not readable by uid {uid}: the child stays root"
     if masks and not private_mounts:
-        return False, (f"the interpreter lies under {next(iter(masks))}, which uid 65534 cannot search, "
+        return False, (f"the interpreter lies under {next(iter(masks))}, which uid {uid} cannot search, "
                        "and no mount namespace is available to expose it: the child stays root")
     return True, ""
 

@@ -5,6 +5,10 @@ cannot search (here the interpreter lives in ``/root/.pyenv`` and ``/root`` is
 0700), that directory is covered with an empty tmpfs *in the child's own mount
 namespace* and just the needed paths are bind-mounted back. Nothing on the
 host changes, and the rest of the covered directory vanishes.
+
+The same namespace carries the scratch quota (:func:`mount_scratch`): a tmpfs
+with a size and an inode cap over the run's scratch directory, so the child's
+files live in memory charged to its cgroup and never reach the host's disk.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from grader.runner.sandbox.policy import PROC_SELF
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 CLONE_NEWNS = 0x00020000
+# A uid/gid no file has (st_uid is unsigned): planning for it reads the "other" mode bits only.
+STRANGER = -1
 
 
 def plan_views(paths: tuple[str, ...], uid: int, gid: int) -> tuple[dict[str, list[str]], list[str]]:
@@ -54,11 +60,56 @@ def plan_views(paths: tuple[str, ...], uid: int, gid: int) -> tuple[dict[str, li
     return masks, unfixable
 
 
-def expose(libc: ctypes.CDLL, masks: dict[str, list[str]]) -> None:
-    """In a private mount namespace, cover each unsearchable directory with a tmpfs and bind back what is needed."""
+def owners(paths: tuple[str, ...]) -> tuple[frozenset[int], frozenset[int]]:
+    """The uids and gids owning ``paths`` and their ancestors: everything :func:`plan_views` would stat.
+
+    For a uid and gid outside these sets, ``plan_views(paths, uid, gid) == plan_views(paths, STRANGER, STRANGER)``.
+    """
+    uids: set[int] = set()
+    gids: set[int] = set()
+    for path in paths:
+        if path == PROC_SELF:
+            continue
+        walk = path
+        while True:
+            try:
+                st = os.stat(walk)
+            except OSError:
+                pass
+            else:
+                uids.add(st.st_uid)
+                gids.add(st.st_gid)
+            if walk == "/":
+                break
+            walk = os.path.dirname(walk)
+    return frozenset(uids), frozenset(gids)
+
+
+def private_namespace(libc: ctypes.CDLL) -> None:
+    """Move the calling process into a mount namespace of its own whose mounts never propagate to the host."""
     check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     # Private first: otherwise the tmpfs would propagate back into the host's namespace.
     check(libc.mount(None, b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None), "mount(/, MS_PRIVATE)")
+
+
+def mount_scratch(libc: ctypes.CDLL, scratch: str, size: int, files: int, uid: int, gid: int) -> None:
+    """Cover ``scratch`` with a tmpfs of ``size`` bytes holding at most ``files`` entries, owned by uid/gid, 0700.
+
+    Call inside :func:`private_namespace`. The host directory underneath stays as it was (empty).
+    """
+    # The tmpfs root takes one inode of nr_inodes itself, hence the + 1.
+    options = f"size={max(size, 4096)},nr_inodes={max(files, 0) + 1},mode=0700,uid={uid},gid={gid}"
+    check(libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC),
+                     options.encode()), f"mount(tmpfs, {scratch})")
+
+
+def expose(libc: ctypes.CDLL, masks: dict[str, list[str]], fresh_namespace: bool = True) -> None:
+    """In a private mount namespace, cover each unsearchable directory with a tmpfs and bind back what is needed.
+
+    ``fresh_namespace=False``: the caller already made one with :func:`private_namespace`.
+    """
+    if fresh_namespace:
+        private_namespace(libc)
     # Opened only now: a bind source must be a mount of the namespace we are in (else EINVAL).
     fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for paths in masks.values() for path in paths}
     try:

@@ -24,7 +24,17 @@ class Policy:
     memory_bytes: int  # address space allowed on top of what the child maps when enter() runs
     cpu_seconds: int  # RLIMIT_CPU (a wall-clock kill is the caller's job)
     max_file_bytes: int = 64 << 20  # RLIMIT_FSIZE
-    unprivileged_uid: int = 65534  # uid and gid to drop to when running as root
+    # uid and gid to drop to when running as root: one per concurrent child (sandbox.uids.reserve),
+    # so that no child shares a uid with another and the kernel's same-uid permissions reach no one.
+    uid: int = 65534
+    cgroup: str | None = None  # memory cgroup directory to join (sandbox.memory.MemoryCgroups), or none
+    scratch_bytes: int = 64 << 20  # size of the private tmpfs on scratch (root with CAP_SYS_ADMIN)
+    scratch_files: int = 1000  # files and directories scratch may hold
+
+    @property
+    def unprivileged_uid(self) -> int:
+        """The former name of :attr:`uid`."""
+        return self.uid
 
 
 @dataclass(frozen=True)
@@ -40,9 +50,14 @@ class Layers:
     private_mounts: bool  # may make a private mount namespace (used only when a needed path is hidden)
     memory_limit: bool  # RLIMIT_AS is enforced
     missing: tuple[str, ...]
+    memory_cgroup: bool = False  # a memory cgroup can be made per worker slot; it counts every page charged
+    scratch_quota: bool = False  # scratch is a private tmpfs with a size and file-count cap
+    uid_per_child: bool = False  # concurrent children can run as distinct uids (sandbox.uids)
+    environment: bool = True  # the child's environment is replaced by sandbox.environment.clean
 
     def summary(self) -> str:
-        on = [name for name in ("landlock", "seccomp", "setuid", "memory_limit") if getattr(self, name)]
+        """One line: the layers present, then every missing-layer sentence."""
+        on = [name for name in LAYER_NAMES if getattr(self, name)]
         text = "sandbox: " + (", ".join(on) if on else "rlimits only")
         return text + "".join(f"; {reason}" for reason in self.missing)
 
@@ -57,8 +72,11 @@ class Prepared:
     system_paths: tuple[str, ...]  # always readable (resolved, deduplicated; "/proc/self" literal)
     cap_last_cap: int
     can_drop_bounding: bool  # CAP_SETPCAP present: the bounding set can be emptied
-    # For the default uid: {directory it cannot search: system paths under it}, see mounts.plan_views.
+    # {directory it cannot search: system paths under it} (mounts.plan_views) for any uid and gid that own
+    # none of the paths and ancestors planned: the plan then reads "other" mode bits only, whatever the uid.
     system_masks: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The uids and gids owning those paths and ancestors: a child dropping to one of them is planned afresh.
+    system_owners: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
     # libc with its functions resolved in the zygote, so a child does not pay for dlsym (≈0.4 ms).
     libc: object = field(default=None, repr=False, compare=False)
 
@@ -69,7 +87,9 @@ def describe(prepared: Prepared) -> dict:
             "summary": prepared.layers.summary()}
 
 
-DEFAULT_UID = Policy.unprivileged_uid  # 65534, nobody/nogroup
+DEFAULT_UID = Policy.uid  # 65534, nobody/nogroup
+LAYER_NAMES = ("landlock", "seccomp", "setuid", "memory_limit", "memory_cgroup", "scratch_quota", "uid_per_child",
+               "environment")
 
 # Readable by every child besides the interpreter's own directories (resolved in prepare()).
 # /proc/cpuinfo, /proc/meminfo and /sys/devices/system/cpu let torch and glibc size thread pools.

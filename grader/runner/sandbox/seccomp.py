@@ -2,11 +2,20 @@
 
 The program answers EPERM for creating processes (fork, vfork, clone without
 ``CLONE_THREAD``; clone3 answers ENOSYS so glibc falls back to clone and
-threads keep working), sockets other than AF_UNIX, ptrace and process_vm_*,
-mounts, namespaces, io_uring, bpf, perf, modules, kexec, keyrings,
-userfaultfd, personality, reboot, swap, handle-based opens, pidfd_getfd, and
-TIOCSTI/TIOCLINUX terminal injection; a foreign architecture (i386, x32) is
-refused. Process rlimits do not bind root, and a ``setsid()`` grandchild
+threads keep working), every socket and socketpair (a path-named host socket
+would otherwise be reachable), memfd_create and memfd_secret (pages no rlimit
+counts), ptrace and process_vm_*, mounts, namespaces, io_uring, bpf, perf,
+modules, kexec, keyrings, userfaultfd, personality, reboot, swap,
+handle-based opens, pidfd_getfd, and TIOCSTI/TIOCLINUX terminal injection; a
+foreign architecture (i386, x32) is refused.
+
+Calls that act on another process by pid are confined to the caller:
+prlimit64 and sched_setaffinity/setscheduler/setparam/setattr only with pid
+0, setpriority and ioprio_set only with who 0 (the kernel allows them
+between processes of one uid). ``prctl(PR_SET_PDEATHSIG)`` is refused, so
+the child cannot clear the death signal its lifeline set before the filter.
+
+Process rlimits do not bind root, and a ``setsid()`` grandchild
 survives ``killpg`` and holds the result pipes open: only a fork ban (or a PID
 namespace) prevents leftovers, hence the fork ban here.
 
@@ -31,11 +40,12 @@ SECCOMP_GET_ACTION_AVAIL = 2
 BPF_LD_W_ABS = 0x20
 BPF_JEQ, BPF_JGE, BPF_JSET = 0x15, 0x35, 0x45
 BPF_RET_K = 0x06
+BPF_MAXINSNS = 4096
 RET_KILL_PROCESS = 0x80000000
 RET_ERRNO = 0x00050000
 RET_ALLOW = 0x7FFF0000
 EPERM, ENOSYS = 1, 38
-AF_UNIX = 1
+PR_SET_PDEATHSIG = 1
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C
 X32_SYSCALL_BIT = 0x40000000
 CLONE_THREAD = 0x00010000
@@ -59,14 +69,16 @@ class Table:
     seccomp: int
     clone: int
     clone3: int
-    socket: int
     ioctl: int
+    prctl: int
     deny: Mapping[str, int]
+    self_first: Mapping[str, int]  # allowed only when argument 0 (a pid) is 0, the caller
+    self_second: Mapping[str, int]  # allowed only when argument 1 (who) is 0, the caller
 
 
 ARCHES: Mapping[str, Table] = MappingProxyType({
     "x86_64": Table(
-        audit=0xC000003E, x32=True, seccomp=317, clone=56, clone3=435, socket=41, ioctl=16,
+        audit=0xC000003E, x32=True, seccomp=317, clone=56, clone3=435, ioctl=16, prctl=157,
         deny=MappingProxyType({
             "fork": 57, "vfork": 58, "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311,
             "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308,
@@ -77,10 +89,14 @@ ARCHES: Mapping[str, Table] = MappingProxyType({
             "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
             "fspick": 433, "mount_setattr": 442, "open_tree_attr": 467, "name_to_handle_at": 303,
             "open_by_handle_at": 304, "pidfd_getfd": 438, "process_madvise": 440,
+            "socket": 41, "socketpair": 53, "memfd_create": 319, "memfd_secret": 447,
         }),
+        self_first=MappingProxyType({"prlimit64": 302, "sched_setaffinity": 203, "sched_setscheduler": 144,
+                                     "sched_setparam": 142, "sched_setattr": 314}),
+        self_second=MappingProxyType({"setpriority": 141, "ioprio_set": 251}),
     ),
     "aarch64": Table(  # asm-generic table: there is no fork or vfork syscall, clone does both
-        audit=0xC00000B7, x32=False, seccomp=277, clone=220, clone3=435, socket=198, ioctl=29,
+        audit=0xC00000B7, x32=False, seccomp=277, clone=220, clone3=435, ioctl=29, prctl=167,
         deny=MappingProxyType({
             "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271,
             "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51, "unshare": 97, "setns": 268,
@@ -91,7 +107,11 @@ ARCHES: Mapping[str, Table] = MappingProxyType({
             "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432,
             "fspick": 433, "mount_setattr": 442, "open_tree_attr": 467, "name_to_handle_at": 264,
             "open_by_handle_at": 265, "pidfd_getfd": 438, "process_madvise": 440,
+            "socket": 198, "socketpair": 199, "memfd_create": 279, "memfd_secret": 447,
         }),
+        self_first=MappingProxyType({"prlimit64": 261, "sched_setaffinity": 122, "sched_setscheduler": 119,
+                                     "sched_setparam": 118, "sched_setattr": 274}),
+        self_second=MappingProxyType({"setpriority": 140, "ioprio_set": 30}),
     ),
 })
 ARCH_ALIASES: Mapping[str, str] = MappingProxyType(
@@ -122,7 +142,7 @@ def available(libc: ctypes.CDLL, arch: str) -> bool:
 
 
 def build_filter(arch: str) -> bytes:
-    """Assemble the seccomp program: check the arch, special-case clone/socket/ioctl, deny a list, allow the rest."""
+    """Assemble the program: check the arch, inspect a few calls' arguments, deny a list, allow the rest."""
     table = ARCHES[arch]
     code: list[tuple[int, int, str | None, str | None]] = []  # (opcode, k, jump-if-true, jump-if-false)
     labels: dict[str, int] = {}
@@ -140,8 +160,12 @@ def build_filter(arch: str) -> bytes:
         op(BPF_JGE, X32_SYSCALL_BIT, "eperm", None)  # x32 ABI shares AUDIT_ARCH_X86_64
     op(BPF_JEQ, table.clone, "clone", None)
     op(BPF_JEQ, table.clone3, "enosys", None)  # its flags sit behind a pointer BPF cannot read
-    op(BPF_JEQ, table.socket, "socket", None)
     op(BPF_JEQ, table.ioctl, "ioctl", None)
+    op(BPF_JEQ, table.prctl, "prctl", None)
+    for nr in sorted(set(table.self_first.values())):
+        op(BPF_JEQ, nr, "self_first", None)
+    for nr in sorted(set(table.self_second.values())):
+        op(BPF_JEQ, nr, "self_second", None)
     for nr in sorted(set(table.deny.values())):
         op(BPF_JEQ, nr, "eperm", None)
     op(BPF_RET_K, RET_ALLOW)
@@ -149,9 +173,17 @@ def build_filter(arch: str) -> bytes:
     op(BPF_LD_W_ABS, off_arg(0))
     op(BPF_JSET, CLONE_NS_MASK, "eperm", None)
     op(BPF_JSET, CLONE_THREAD, "allow", "eperm")
-    label("socket")  # AF_UNIX only: no network, no netlink, no packet sockets
+    # The kernel declares these pid/who/option arguments as int and truncates the register to its low 32 bits,
+    # so comparing the low word alone is exact: no high-word value makes a non-zero pid look like 0.
+    label("self_first")  # pid 0 is the caller; any other pid may be a sibling of the same uid
     op(BPF_LD_W_ABS, off_arg(0))
-    op(BPF_JEQ, AF_UNIX, "allow", "eperm")
+    op(BPF_JEQ, 0, "allow", "eperm")
+    label("self_second")  # setpriority/ioprio_set(which, who): who 0 is the caller (its process, group or uid)
+    op(BPF_LD_W_ABS, off_arg(1))
+    op(BPF_JEQ, 0, "allow", "eperm")
+    label("prctl")  # clearing or changing the death signal would let the child outlive a dead zygote
+    op(BPF_LD_W_ABS, off_arg(0))
+    op(BPF_JEQ, PR_SET_PDEATHSIG, "eperm", "allow")
     label("ioctl")  # pushing keystrokes into a terminal would escape through the user's shell
     op(BPF_LD_W_ABS, off_arg(1))
     op(BPF_JEQ, TIOCSTI, "eperm", None)
@@ -164,12 +196,23 @@ def build_filter(arch: str) -> bytes:
     op(BPF_RET_K, RET_ERRNO | ENOSYS)
     label("kill")
     op(BPF_RET_K, RET_KILL_PROCESS)
+    return _assemble(code, labels)
 
+
+def _assemble(code: list[tuple[int, int, str | None, str | None]], labels: dict[str, int]) -> bytes:
+    """Resolve the labels into relative jumps and pack each struct sock_filter (host byte order)."""
+    if len(code) > BPF_MAXINSNS:
+        raise AssertionError(f"seccomp program of {len(code)} instructions exceeds {BPF_MAXINSNS}")
     out = bytearray()
     for index, (opcode, k, jt, jf) in enumerate(code):
         offsets = [0 if target is None else labels[target] - index - 1 for target in (jt, jf)]
-        if not all(0 <= o <= 255 for o in offsets):
-            raise AssertionError("seccomp program too long for 8-bit jumps")  # a bug here, not a machine fact
+        for target, offset in zip((jt, jf), offsets):
+            # Conditional jumps are 8-bit and forward only. Every table entry jumps to a shared tail, so the
+            # farthest jump (the arch check's to "kill") spans the whole program: past 257 instructions, put
+            # an intermediate "ja" (BPF_JA, 32-bit offset) trampoline in the middle of the tables.
+            if not 0 <= offset <= 255:
+                raise AssertionError(f"seccomp jump from {index} to {target!r} spans {offset} > 255 instructions "
+                                     f"({len(code)} in all): add a trampoline")  # a bug here, not a machine fact
         out += struct.pack("=HBBI", opcode, offsets[0], offsets[1], k)
     return bytes(out)
 

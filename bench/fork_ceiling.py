@@ -2,8 +2,8 @@
 
     python bench/fork_ceiling.py [--jobs 2] [--seconds 5] [--variants ...]
 
-With ``--isolate exercise`` (today's only mode) each exercise of each submission runs in its own
-child, so a submission costs six forks of a process that has imported torch. This starts
+`grader grade` runs a submission's exercises in one child (``--isolate submission``, the default), or
+each in its own (``--isolate exercise``: six forks of a process that has imported torch). This starts
 ``--jobs`` processes set up exactly like `grader grade`'s zygotes
 (``grader.runner.zygote.start(warm=True)``: torch, one thread, huge pages), and has
 them all work as fast as they can for ``--seconds``, one submission after
@@ -15,12 +15,12 @@ another, in these variants:
   child does;
 - ``harness``: six children running ``grader.runner.child.run_child`` on a one-line
   function with no cases (everything a real child does but torch work);
-- ``exercises``: six children running ``run_child`` on the real exercises
+- ``exercises``: six children running ``run_child`` on one real exercise each
   (the correct fixture submission on every public and hidden case), their
-  result frames read back and parsed — what `grader grade`'s children do;
-- ``one-child``: the same six exercises in *one* sandboxed child, as a
-  child-per-submission runner would run them (one exercise's monkey-patching
-  could then reach the next of the same student; see docs/isolation.md).
+  result frames read back and parsed — `grade --isolate exercise`'s children;
+- ``one-child``: the same six exercises in *one* sandboxed child, as
+  ``--isolate submission`` runs them (before any rerun of an exercise short of
+  full marks).
 
 It prints submissions (and children) per second over all jobs. `grader grade`
 also compares every result in the parent and writes files, so it stays below
@@ -69,45 +69,47 @@ def measure(jobs: int, seconds: float, variant: str) -> float:
 def worker(variant: str, seconds: float) -> None:
     sys.path.insert(0, str(REPO))
     # Imported before zygote.start(), which takes the course folder off the import path.
-    from grader.runner import child, sandbox, wire as protocol, zygote
+    import fcntl
+
     from grader.core.cases import build_cases
     from grader.core.course import find_course
-    from grader.runner.pool import RunRequest, request_header
+    from grader.runner import child, sandbox, wire, zygote
+    from grader.runner.sandbox import uids
+    from grader.runner.slot import Slot
 
     prepared = zygote.start(warm=True)
+    lease = uids.reserve(1)
+    slot = Slot(lease.uids[0])
     course = find_course(REPO)
     correct = REPO / "tests" / "fixtures" / "submissions" / "correct"
-    requests = []  # what grader.core.pipeline asks the pool for, on the correct submission
-    for definition in course.exercises:
-        cases = build_cases(definition, course.config.seed, include_hidden=True)
-        requests.append(RunRequest(definition.id, definition.protocol, definition.function,
-                                   (correct / definition.filename).read_text(encoding="utf-8"), definition.filename,
-                                   tuple(case.input for case in cases), timeout=10, memory_mb=1024))
-    trivial = RunRequest("ex03", requests[0].protocol, "f", "def f(x):\n    return x\n", "ex03.py", (), 10, 1024)
-    # Inputs serialised here, once: the grading parent does it, not the children being timed.
-    exercises = [(request, protocol.dump(list(request.inputs))) for request in requests]
-    harness = (trivial, protocol.dump([]))
-    policy = {"readable": (), "memory_bytes": 1 << 30, "cpu_seconds": 11}
+    exercises = []  # what grader.core.pipeline asks the pool for, on the correct submission
+    for spec in course.exercises:
+        cases = build_cases(spec, course.config.seed, include_hidden=True)
+        exercises.append(wire.JobExercise(spec.id, spec.protocol, spec.function, f"submission_{spec.id}",
+                                          (correct / spec.filename).read_text(encoding="utf-8"), spec.filename,
+                                          tuple(case.input for case in cases)))
+    trivial = wire.JobExercise("ex03", "call", "f", "submission_ex03", "def f(x):\n    return x\n", "ex03.py", ())
+    # Jobs serialised here, once: the grading parent does it, not the children being timed.
+    jobs = {"harness": [wire.pack_job(wire.Job((trivial,)))],
+            "exercises": [wire.pack_job(wire.Job((e,))) for e in exercises],
+            "one-child": [wire.pack_job(wire.Job(tuple(exercises)))]}
     workdir = Path(tempfile.mkdtemp(prefix="grader-ceiling-"))
     os.chmod(workdir, 0o711)  # the sandboxed child runs as another uid and must reach its scratch
     print("ready", flush=True)
     sys.stdin.readline()
 
-    def child_body(scratch: Path, result_w: int) -> None:
+    def child_body(scratch: Path, events_w: int, job_r: int) -> None:
         """What one child does in ``variant``; it never returns."""
+        count = len(exercises) if variant == "one-child" else 1
+        order = wire.RunOrder(scratch=str(scratch), wall_seconds=60.0, cpu_seconds=60, memory_mb=1024, readable=(),
+                              exercises=count)
         if variant == "sandbox":
             os.setsid()
-            sandbox.enter(prepared, sandbox.Policy(scratch=str(scratch), **policy))
-        elif variant in ("harness", "exercises"):
-            request, payload = harness if variant == "harness" else exercises[runs % EXERCISES_PER_SUBMISSION]
-            child.run_child(request_header(request, scratch), payload, result_w, os.open(os.devnull, os.O_WRONLY),
-                            prepared)
-        elif variant == "one-child":
-            os.setsid()
-            child._close_other_fds(keep=(0, 1, 2, result_w))
-            sandbox.enter(prepared, sandbox.Policy(scratch=str(scratch), **policy))
-            results = [child._run(request_header(request, scratch), payload) for request, payload in exercises]
-            child._write_all(result_w, protocol.frame(protocol.dump([protocol.result_data(r) for r in results])))
+            sandbox.enter(prepared, slot.policy(order))
+        elif variant in jobs:
+            outputs = tuple(os.open(os.devnull, os.O_WRONLY) for _ in range(count))
+            child.run_child(order, child.ChildPipes(job_r, events_w, os.open(os.devnull, os.O_WRONLY), outputs),
+                            prepared, slot)
         os._exit(0)
 
     runs, submissions, started = 0, 0, time.perf_counter()
@@ -115,26 +117,36 @@ def worker(variant: str, seconds: float) -> None:
         for _ in range(1 if variant == "one-child" else EXERCISES_PER_SUBMISSION):
             scratch = workdir / f"run-{runs}"
             scratch.mkdir(mode=0o700)
-            result_r, result_w = os.pipe()
+            events_r, events_w = os.pipe()
+            job_r, job_w = os.pipe()
+            if variant in jobs:
+                job = jobs[variant][runs % len(jobs[variant])]
+                fcntl.fcntl(job_w, fcntl.F_SETPIPE_SZ, 1 << 20)  # the whole job fits: no writer thread here
+                os.write(job_w, job)
+            os.close(job_w)
             pid = os.fork()
             if pid == 0:
-                os.close(result_r)
-                child_body(scratch, result_w)
-            os.close(result_w)
-            frame = bytearray()
-            while chunk := os.read(result_r, 1 << 16):
-                frame += chunk
-            os.close(result_r)
+                os.close(events_r)
+                child_body(scratch, events_w, job_r)
+            os.close(events_w)
+            os.close(job_r)
+            frames = bytearray()
+            while chunk := os.read(events_r, 1 << 16):
+                frames += chunk
+            os.close(events_r)
             _, status = os.waitpid(pid, 0)
             if status != 0:
                 raise SystemExit(f"a {variant} child failed with status {status}")
-            if variant in ("exercises", "one-child"):
-                protocol.load(protocol.unframe(bytes(frame)))  # what the grading parent reads back
+            while frames:  # what the grading parent reads back
+                length = wire.frame_length(frames)
+                wire.load(wire.unframe(bytes(frames[:length])))
+                del frames[:length]
             shutil.rmtree(scratch, ignore_errors=True)
             runs += 1
         submissions += 1
     elapsed = time.perf_counter() - started
     shutil.rmtree(workdir, ignore_errors=True)
+    lease.release()
     print(json.dumps({"submissions": submissions, "elapsed": elapsed}), flush=True)
 
 

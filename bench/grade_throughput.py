@@ -86,8 +86,9 @@ class GradeRun:
     parent_peak_kb: int
 
 
-def run_grade(submissions: Path, out: Path, jobs: int) -> GradeRun:
-    command = [sys.executable, "-m", "grader", "grade", str(submissions), "-o", str(out), "--jobs", str(jobs)]
+def run_grade(submissions: Path, out: Path, jobs: int, isolate: str = "submission") -> GradeRun:
+    command = [sys.executable, "-m", "grader", "grade", str(submissions), "-o", str(out), "--jobs", str(jobs),
+               "--isolate", isolate]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     # Not a TTY, so grade prints one "[i/N] name: score" line per graded submission (on stderr).
@@ -118,6 +119,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--isolate", nargs="+", choices=("submission", "exercise"), default=["submission"],
+                        help="isolation modes to measure (default: submission, grade's default)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the fork-only measurement")
     args = parser.parse_args()
 
@@ -125,12 +128,13 @@ def main() -> None:
     subprocess.run([sys.executable, "-c", "import torch"], check=True)
     floor = time.perf_counter() - started
     print(f'python -c "import torch": {floor:.3f} s')
-    for size in args.sizes:
+    layers_said = False
+    for isolate, size in ((mode, size) for mode in args.isolate for size in args.sizes):
         with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch:
             submissions, out = Path(scratch) / "class", Path(scratch) / "out"
             submissions.mkdir()
             generate(submissions, size)
-            run = run_grade(submissions, out, args.jobs)
+            run = run_grade(submissions, out, args.jobs, isolate)
             walls, child_kb = [], []
             for record_path in out.glob("*/grade.json"):
                 for exercise in json.loads(record_path.read_text())["exercises"]:
@@ -139,9 +143,13 @@ def main() -> None:
                         child_kb.append(exercise["max_rss_kb"])
             walls.sort()
             summary = json.loads((out / "summary.json").read_text())
+            if not layers_said:
+                layers = summary.get("sandbox", {})
+                print(f"isolation: {layers.get('summary', '?')}")
+                layers_said = True
             steady = (size - 1) / (run.last_done - run.first_done) if size > 1 else float("nan")
             print(
-                f"N={size:5d} --jobs {args.jobs}: {run.elapsed:7.2f} s wall, {size / run.elapsed:5.1f} submissions/s "
+                f"--isolate {isolate:10s} N={size:5d} --jobs {args.jobs}: {run.elapsed:7.2f} s wall, {size / run.elapsed:5.1f} submissions/s "
                 f"overall; first graded after {run.first_done:.1f} s, then {steady:5.1f} submissions/s; "
                 f"{run.cpu_seconds / size * 1000:.0f} ms CPU per submission; per-exercise child wall median "
                 f"{statistics.median(walls) * 1000:.1f} ms, p95 {walls[int(0.95 * (len(walls) - 1))] * 1000:.1f} ms; "

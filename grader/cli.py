@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print results.json (Gradescope schema) instead")
     check.add_argument("--plot", action="store_true", help="ex06: save a PNG of sin, your derivative and cos")
     check.add_argument("-v", "--verbose", action="store_true", help="show every failing case, not just the first")
+    check.add_argument("--watch", action="store_true", help="keep running: re-check an exercise each time you save it")
 
     grade = commands.add_parser("grade", help="grade a class's submissions into OUT (instructors)")
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSIONS",
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--public-only", action="store_true", help="grade the public cases only")
     grade.add_argument("--lang", choices=("zh", "en"), help="feedback language (default: config, then locale)")
     grade.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
+    grade.add_argument("--isolate", choices=("submission", "exercise"), default="submission",
+                       help="submission (default): one sandboxed child per submission, every exercise short of "
+                            "full marks again alone; exercise: one child per exercise")
 
     dist = commands.add_parser("dist", help="write the student copy of the course to OUT (no solutions)")
     dist.add_argument("out", type=Path, metavar="OUT")
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         command = _COMMANDS.get(args.command)
+        if args.command == "check" and args.watch:
+            command = "watch"  # grader.commands.watch: the same checks, repeated on every save
         if command is not None:
             return importlib.import_module(f"grader.commands.{command}").run(args)
     except GraderError as error:

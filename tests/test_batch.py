@@ -547,28 +547,56 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path):
 
 
 def test_a_worker_failure_is_not_recorded_as_final(course, tmp_path):
-    """If the grader's own worker dies mid-run, the submission is reported, not marked done: a rerun regrades it."""
+    """If the grader itself fails (here: a real child whose sandbox cannot be entered, every time), the
+    submission is reported as the grader's failure, not marked done: a rerun regrades it."""
+    import dataclasses
+
     from grader.core import records
-    from grader.errors import RunnerError
     from grader.runner.pool import Pool
 
-    class DyingPool:
-        """A pool whose worker fails on every run (what a killed zygote looks like to the caller)."""
+    class BrokenSandboxPool(Pool):
+        """A real pool whose children are told to read a path that does not exist: sandbox.enter fails
+        before any student code runs, as a layer failing on a misconfigured machine would."""
 
-        def run(self, request):
-            raise RunnerError("the grading worker died: simulated")
-
-        def layers(self):
-            return {"missing": []}
+        def _session(self, requests):
+            missing = str(tmp_path / "no-such-path")
+            return super()._session([dataclasses.replace(r, readable=(missing,)) for r in requests])
 
     submissions_dir = tmp_path / "subs"
     shutil.copytree(SUBMISSIONS / "correct", submissions_dir / "alice")
     out = tmp_path / "out"
-    report = grade_class(course, [submissions_dir], GradeOptions(out=out, jobs=1, lang="en", timeout=3.0), DyingPool())
+    with BrokenSandboxPool(jobs=1) as broken:
+        report = grade_class(course, [submissions_dir], GradeOptions(out=out, jobs=1, lang="en", timeout=3.0), broken)
     assert report.records[0].total == 0
     assert (out / "alice" / records.RESULTS_NAME).is_file()
     assert not (out / "alice" / records.RECORD_NAME).exists()
     assert "not your fault" in (out / "alice" / records.RESULTS_NAME).read_text()
+    assert report.grader_failures == ("alice",)
+    assert json.loads((out / "summary.json").read_text())["grader_failures"] == ["alice"]
     with Pool(jobs=1) as pool:
         again = grade_class(course, [submissions_dir], GradeOptions(out=out, jobs=1, lang="en", timeout=3.0), pool)
     assert again.graded == 1 and again.records[0].total == course.config.max_points
+    assert again.grader_failures == () and json.loads((out / "summary.json").read_text())["grader_failures"] == []
+
+
+def test_grader_failures_are_loud_on_the_command_line(course, tmp_path, monkeypatch, capsys):
+    """Does `grade` name the submissions it failed on through its own fault and exit with its own code (3)?"""
+    import dataclasses
+
+    from grader.cli import main
+    from grader.commands import grade as grade_command
+    from grader.commands.exit_codes import EXIT_GRADER_FAILED
+
+    class BrokenSandboxPool(grade_command.Pool):
+        def _session(self, requests):
+            return super()._session([dataclasses.replace(r, readable=(str(tmp_path / "gone"),)) for r in requests])
+
+    submissions_dir = tmp_path / "subs"
+    shutil.copytree(SUBMISSIONS / "correct", submissions_dir / "alice")
+    shutil.copytree(SUBMISSIONS / "stubs", submissions_dir / "bob")
+    monkeypatch.setattr(grade_command, "Pool", BrokenSandboxPool)
+    code = main(["--course", str(REPO), "grade", str(submissions_dir), "-o", str(tmp_path / "out"), "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert code == EXIT_GRADER_FAILED == 3
+    assert "failed on 2 submission(s)" in err and "alice, bob" in err and "run the same grade command again" in err
+    assert "Traceback" not in err

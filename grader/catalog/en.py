@@ -21,11 +21,15 @@ MESSAGES = MappingProxyType({
     "timeout": "Stopped after {seconds} s: your code did not finish in its time budget. Look for a loop that never ends.",
     "hint.endless_loop": "Stopped after {seconds} s: f never returned. The loop `while b.norm() < 1000` must end: "
                             "b has to grow each time round (b = b * 2) and nothing may reset it.",
+    "memory_exceeded": "Your code used more than its {limit} MiB of memory and was stopped. Look for a tensor or "
+                       "a list that grows without bound (or a loop that never ends).",
     "crashed": "Your code crashed the Python process (signal {signal}). This is usually native code misuse "
                "(ctypes, an out-of-range low-level call).",
     "no_result": "Your code ended the process before returning (exit code {code}): do not call sys.exit(), "
                  "os._exit() or quit() in an exercise.",
     "invalid_result": "Your code's result could not be read back safely ({detail}); return plain tensors.",
+    "grader_error": "The grader itself failed on this exercise ({detail}); this is not your fault, and it will be "
+                    "graded again. Tell your instructor if this stays.",
     "sandbox_failed": "The grader could not isolate your code on this machine; this is not your fault. Tell your "
                       "instructor.",
     "submission_unreadable": "The submission {name} cannot be read ({error}).",
@@ -139,4 +143,13 @@ MESSAGES = MappingProxyType({
     "error.no_expected": "{root}: has neither solutions/ nor {file}; run grader in the course folder you were given, "
                          "or ask for a fresh copy.",
     "error.expected_damaged": "{file}: is damaged; ask for a fresh copy.",
+    # --- grader check --watch -------------------------------------------------------------------
+    "watch.checking": "{time} · checking {ids}",
+    "watch.rechecking": "{time} · {files} saved; re-checking {ids}",
+    "watch.config_changed": "{time} · config.yaml changed; re-checking {ids}",
+    "watch.took": "Checked in {seconds:.2f} s · watching {files}, Ctrl-C to stop.",
+    "watch.config_broken": "Still watching; the checks resume once config.yaml loads again.",
+    "watch.file_gone": "{file} is gone; the check resumes when it is saved again.",
+    "watch.stopped": "Stopped watching.",
+    "error.watch_alone": "--watch prints the report after every save; it cannot be combined with --json or --plot.",
 })

@@ -16,9 +16,11 @@ MESSAGES = MappingProxyType({
     "timeout": "运行 {seconds} 秒后被终止：代码没有在时限内结束。请检查是否有永远不会结束的循环。",
     "hint.endless_loop": "运行 {seconds} 秒后被终止：f 一直没有返回。循环 `while b.norm() < 1000` 必须能结束："
                             "每一轮 b 都要变大（b = b * 2），而且不能被重置。",
+    "memory_exceeded": "你的代码使用的内存超过了 {limit} MiB 的上限，已被终止。请检查是否有不断增长的张量或列表（或不会结束的循环）。",
     "crashed": "你的代码让 Python 进程崩溃了（信号 {signal}）。通常是误用了底层代码（ctypes 等）。",
     "no_result": "你的代码在返回之前就结束了进程（退出码 {code}）：练习中不要调用 sys.exit()、os._exit() 或 quit()。",
     "invalid_result": "无法安全地读回你的结果（{detail}）；请返回普通的张量。",
+    "grader_error": "评分器自身在这道题上出错（{detail}）；这不是你的问题，会重新评分。如果一直如此，请告诉老师。",
     "sandbox_failed": "评分器无法在这台机器上隔离运行你的代码；这不是你的错，请告诉老师。",
     "submission_unreadable": "无法读取提交 {name}（{error}）。",
     "submission_empty": "提交 {name} 是空的：里面没有练习文件。",
@@ -123,4 +125,13 @@ MESSAGES = MappingProxyType({
                             "`grader dist` 之后 config.yaml 被改过——请向老师索取新的副本。",
     "error.no_expected": "{root}：既没有 solutions/ 也没有 {file}；请在老师发给你的课程文件夹中运行 grader，或索取新的副本。",
     "error.expected_damaged": "{file}：文件已损坏；请向老师索取新的副本。",
+    # --- grader check --watch -------------------------------------------------
+    "watch.checking": "{time} · 正在检查 {ids}",
+    "watch.rechecking": "{time} · {files} 已保存；重新检查 {ids}",
+    "watch.config_changed": "{time} · config.yaml 已修改；重新检查 {ids}",
+    "watch.took": "检查用时 {seconds:.2f} 秒 · 正在监视 {files}，按 Ctrl-C 停止。",
+    "watch.config_broken": "仍在监视；config.yaml 能重新加载后，检查将继续。",
+    "watch.file_gone": "{file} 不见了；再次保存后检查将继续。",
+    "watch.stopped": "已停止监视。",
+    "error.watch_alone": "--watch 会在每次保存后打印报告；不能与 --json 或 --plot 同时使用。",
 })

@@ -31,18 +31,15 @@ class CheckRun:
 
 
 def check(course: Course, exercise_ids: tuple[str, ...], paths: dict[str, Path], pool: Pool) -> CheckRun:
-    """Run the public cases of ``exercise_ids`` on the files at ``paths``."""
+    """Run the public cases of ``exercise_ids`` on the files at ``paths``, all of them in one child (any
+    exercise short of full marks again alone, as ``grade`` does)."""
     from grader.core import pipeline, sources
 
     plans = pipeline.plan(course, exercise_ids, include_hidden=False)
-    runs, results = [], []
-    for exercise_plan in plans:
-        exercise_id = exercise_plan.spec.id
-        source = sources.read(exercise_plan.spec, paths[exercise_id], display_path(paths[exercise_id]))
-        run, result = pipeline.run_and_grade(exercise_plan, source, pool)
-        runs.append(run)
-        results.append(result)
-    return CheckRun(SubmissionResult("check", tuple(results)), plans, tuple(runs))
+    files = [sources.read(p.spec, paths[p.spec.id], display_path(paths[p.spec.id])) for p in plans]
+    graded = pipeline.run_and_grade(plans, files, pool)
+    return CheckRun(SubmissionResult("check", tuple(result for _, result in graded)), plans,
+                    tuple(run for run, _ in graded))
 
 
 def display_path(path: Path) -> str:
@@ -54,7 +51,12 @@ def display_path(path: Path) -> str:
 
 
 def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: Path | None, verbose: bool):
-    """``grader.check(...)`` in Jupyter: the same checks as the command line, rendered for a notebook."""
+    """``grader.check(...)`` in Jupyter: the same checks as the command line, rendered for a notebook.
+
+    Runs on the kernel's warm pool (``grader.commands.session.SESSION``), so only the first call pays
+    for starting a zygote; the course is read afresh each call, so an edited config.yaml counts at once.
+    """
+    from grader.commands.session import SESSION
     from grader.core.course import find_course, select_exercises
     from grader.errors import GraderError
     from grader.commands.error_words import error_sentence
@@ -66,7 +68,7 @@ def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: 
         found = find_course(course)
         chosen = select_exercises(found.config, list(exercises))
         paths = {exercise_id: found.exercise_file(exercise_id) for exercise_id in chosen}
-        with Pool(jobs=1) as pool:
+        with SESSION.borrow() as pool:
             result = check(found, chosen, paths, pool).result
     except GraderError as error:  # a sentence in the notebook, as on the command line, not a traceback
         return NotebookReport(text=f"grader: {error_sentence(error, lang, course)}", passed=False)

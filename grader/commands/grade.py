@@ -2,8 +2,9 @@
 
 Per run: the plan (cases and reference runs) is computed once, in this
 trusted process. Then each submission is read (as bytes, never executed
-here), each of its exercises runs in its own sandboxed child via the worker
-pool, and its results are written atomically: ``results.json`` first, then
+here), its exercises run in a sandboxed child of the worker pool (one child
+per submission, or per exercise with ``--isolate exercise``: see
+grader.core.pipeline), and its results are written atomically: ``results.json`` first, then
 ``grade.json``, whose key marks the submission done. A run killed at any
 moment and started again regrades only submissions without a matching
 ``grade.json``, so its final outputs equal an uninterrupted run's.
@@ -26,15 +27,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Literal
 from pathlib import Path
 
 import grader
 from grader.atomic import write_atomic
-from grader.commands.exit_codes import EXIT_OK
+from grader.commands.exit_codes import EXIT_GRADER_FAILED, EXIT_OK
 from grader.core import records, submissions
 from grader.core.course import Course, find_course
 from grader.core.records import GradeRecord
@@ -68,6 +71,9 @@ class GradeOptions:
     """Overrides every exercise's time budget when set."""
     public_only: bool = False
     force: bool = False
+    isolate: Literal["submission", "exercise"] = "submission"
+    """submission: one child per submission, exercises short of full marks again alone; exercise: a child
+    per exercise (grader.core.pipeline.Isolation)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ class BatchReport:
     graded: int
     resumed: int
     layers: dict
+    grader_failures: tuple[str, ...] = ()
+    """Submissions the grader failed on through its own fault (not recorded as final)."""
 
 
 def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool: Pool) -> BatchReport:
@@ -99,6 +107,7 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
     base_key = _run_key(course, options)
 
     done: dict[str, GradeRecord] = {}
+    failed: list[str] = []
     todo: list[submissions.Submission] = []
     for submission in found:
         existing = records.load(options.out / folders_of[submission.name] / records.RECORD_NAME)
@@ -113,8 +122,10 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
     # A bounded window of submissions in flight: the parent's memory stays flat however large the class.
     window = max(2, options.jobs * 4)
     in_flight: deque = deque()
-    with Progress(len(found), already=len(done)) as progress, \
-            ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="grade") as executor:
+    # Not a `with` block: on Ctrl-C it would wait for the exercises in progress, whose children only
+    # stop when the pool closes (after this function has returned); shut down without waiting instead.
+    executor = ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="grade")
+    with Progress(len(found), already=len(done)) as progress:
 
         def finish_oldest() -> None:
             future, key, canvas_id, folder = in_flight.popleft()
@@ -122,25 +133,31 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             record = records.from_result(result, key, canvas_id)
             _write_submission(options.out / folder, result, record, course, options.lang)
             done[result.name] = record
+            if any(e.grader_failed for e in result.exercises):
+                failed.append(result.name)
             progress.advance(result.name, f"{record.total:g}/{course.config.max_points:g}")
 
-        for submission in todo:
-            files = submissions.read(submission, course.exercises)
-            future = executor.submit(pipeline.grade_files, files, plans, pool)
-            in_flight.append((future, _key(base_key, files), submission.canvas_id, folders_of[submission.name]))
-            del files, future
-            if len(in_flight) >= window:
+        try:
+            for submission in todo:
+                files = submissions.read(submission, course.exercises)
+                future = executor.submit(pipeline.grade_files, files, plans, pool, options.isolate)
+                in_flight.append((future, _key(base_key, files), submission.canvas_id, folders_of[submission.name]))
+                del files, future
+                if len(in_flight) >= window:
+                    finish_oldest()
+            while in_flight:
                 finish_oldest()
-        while in_flight:
-            finish_oldest()
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
 
     ordered = tuple(done[s.name] for s in found)
     write_atomic(options.out / GRADES_CSV, grades_csv(ordered, course.config.exercise_ids))
     if any(r.canvas_id for r in ordered):
         write_atomic(options.out / CANVAS_CSV, canvas_csv(ordered, course.config))
-    summary = summary_json(ordered, course.config, layers, hidden=not options.public_only)
+    summary = summary_json(ordered, course.config, layers, hidden=not options.public_only,
+                           grader_failures=tuple(failed))
     write_atomic(options.out / SUMMARY_JSON, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-    return BatchReport(ordered, len(todo), len(found) - len(todo), layers)
+    return BatchReport(ordered, len(todo), len(found) - len(todo), layers, tuple(failed))
 
 
 def _key(base_key: str, files: submissions.SubmissionFiles) -> str:
@@ -169,7 +186,7 @@ def _run_key(course: Course, options: GradeOptions) -> str:
     solutions = course.root / "solutions"
     for path in sorted(solutions.glob("*.py")) if solutions.is_dir() else ():
         hasher.update(path.name.encode() + b"\0" + path.read_bytes())
-    hasher.update(json.dumps([options.lang, options.timeout, options.public_only]).encode())
+    hasher.update(json.dumps([options.lang, options.timeout, options.public_only, options.isolate]).encode())
     return hasher.hexdigest()
 
 
@@ -210,15 +227,20 @@ def _check_out_folder(out: Path, folders: list[Path]) -> None:
 
 def run(args) -> int:
     """``grader grade SUBMISSIONS... -o OUT [--jobs N] [--timeout S] [--public-only] [--lang] [--force]``."""
-    from grader.commands.check import warn_missing_layers
-
     course = find_course(args.course)
     lang = resolve_language(args.lang, course.config.language)
     with Pool(jobs=args.jobs, warm=True) as pool:
-        warn_missing_layers(pool)
-        options = GradeOptions(out=args.out, jobs=args.jobs, lang=lang, timeout=args.timeout,
+        # Once, for the instructor: every layer in force and the reason for each one missing.
+        print(f"grader: isolation: {pool.layers().get('summary', '?')}", file=sys.stderr)
+        options = GradeOptions(out=args.out, jobs=args.jobs, lang=lang, timeout=args.timeout, isolate=args.isolate,
                                public_only=args.public_only, force=args.force)
         report = grade_class(course, list(args.submissions), options, pool)
     print(f"graded {report.graded} submission(s), {report.resumed} unchanged since the last run; "
           f"results in {args.out}/ (grades.csv, summary.json, <submission>/results.json)")
+    if report.grader_failures:
+        names = ", ".join(report.grader_failures[:10]) + (" ..." if len(report.grader_failures) > 10 else "")
+        print(f"grader: the grader itself failed on {len(report.grader_failures)} submission(s), not through "
+              f"their fault: {names}; their grades are provisional (summary.json: grader_failures) — run the "
+              "same grade command again to regrade them.", file=sys.stderr)
+        return EXIT_GRADER_FAILED
     return EXIT_OK

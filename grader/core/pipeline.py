@@ -8,8 +8,9 @@ class costs one reference run per exercise, not one per student.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal, Sequence
 
-from grader.core import reference, sources
+from grader.core import reference, scoring, sources
 from grader.core.cases import Case, build_cases
 from grader.core.course import Course
 from grader.core.exercises import ExerciseSpec
@@ -17,7 +18,6 @@ from grader.core.results import ExerciseResult, SubmissionResult
 from grader.core.scoring import grade_exercise
 from grader.core.sources import SourceFile
 from grader.core.submissions import SubmissionFiles
-from grader.errors import RunnerError
 from grader.runner.outcome import CaseRun
 from grader.runner.pool import Pool, RunRequest, RunResult
 
@@ -47,43 +47,74 @@ def with_timeout(plans: tuple[ExercisePlan, ...], timeout: float) -> tuple[Exerc
     return tuple(replace(p, spec=replace(p.spec, timeout=timeout)) for p in plans)
 
 
+Isolation = Literal["submission", "exercise"]
+"""submission: a submission's exercises run one after another in one child, and every exercise short of full
+marks runs again alone, whose verdict stands; exercise: every exercise in a child of its own."""
+
+
 def grade_one(exercise_plan: ExercisePlan, source: SourceFile, pool: Pool) -> ExerciseResult:
-    """Run one exercise file in a sandboxed child and score it."""
-    return run_and_grade(exercise_plan, source, pool)[1]
+    """Run one exercise file alone in a sandboxed child and score it."""
+    return run_and_grade((exercise_plan,), (source,), pool, "exercise")[0][1]
 
 
-def run_and_grade(exercise_plan: ExercisePlan, source: SourceFile,
-                  pool: Pool) -> tuple[RunResult | None, ExerciseResult]:
-    """Like grade_one, also returning the raw run (for plots); the run is None when nothing ran."""
-    run = None
+def run_and_grade(plans: Sequence[ExercisePlan], sources_: Sequence[SourceFile], pool: Pool,
+                  isolate: Isolation = "submission") -> list[tuple[RunResult | None, ExerciseResult]]:
+    """Run and score one submission's exercises; each pair's run is None when nothing ran (for plots).
+
+    In ``submission`` mode the exercises share one child; any exercise that does not get full marks
+    there is run again alone in a fresh child and that second verdict stands, so no exercise's grade
+    depends on what another exercise of the same submission did to the process. (An exercise that ran
+    first in its child — the first of the submission, or the first after a crash — already ran alone.)
+    """
+    runnable = [i for i, source in enumerate(sources_) if source.text is not None]
+    runs: dict[int, RunResult] = {}
+    if isolate == "submission" and len(runnable) > 1:
+        shared = pool.run_session([_request(plans[i], sources_[i]) for i in runnable])
+        runs.update(zip(runnable, shared))
+    graded: list[tuple[RunResult | None, ExerciseResult]] = []
+    for index, (exercise_plan, source) in enumerate(zip(plans, sources_)):
+        run = runs.get(index)
+        result = _score(exercise_plan, source, run) if run is not None else None
+        rerun = run is None or not run.first  # an exercise that ran first in its child already ran alone
+        if source.text is not None and (result is None or (result.score < result.max_score and rerun)):
+            run = pool.run(_request(exercise_plan, source))
+            result = _score(exercise_plan, source, run)
+        graded.append((run, result if result is not None else _score(exercise_plan, source, None)))
+    return graded
+
+
+def _request(exercise_plan: ExercisePlan, source: SourceFile) -> RunRequest:
     spec = exercise_plan.spec
-    if source.text is not None:
-        try:
-            run = pool.run(RunRequest(
-                exercise_id=spec.id,
-                protocol=spec.protocol,
-                function=spec.function,
-                source=source.text,
-                filename=source.display,
-                inputs=tuple(case.input for case in exercise_plan.cases),
-                timeout=spec.timeout,
-                memory_mb=spec.memory_mb,
-            ))
-        except RunnerError as error:
-            # The worker (not the student's code) failed; the pool has replaced it. This exercise is
-            # reported as the grader's failure and is not recorded as final (grade retries it).
-            run = RunResult("sandbox_failed", detail=str(error))
-    return run, grade_exercise(spec, exercise_plan.cases, exercise_plan.expected, source, run)
+    return RunRequest(
+        exercise_id=spec.id,
+        protocol=spec.protocol,
+        function=spec.function,
+        source=source.text or "",
+        filename=source.display,
+        inputs=tuple(case.input for case in exercise_plan.cases),
+        timeout=spec.timeout,
+        memory_mb=spec.memory_mb,
+    )
 
 
-def grade_files(files: SubmissionFiles, plans: tuple[ExercisePlan, ...], pool: Pool) -> SubmissionResult:
+def _score(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult | None) -> ExerciseResult:
+    return grade_exercise(exercise_plan.spec, exercise_plan.cases, exercise_plan.expected, source, run)
+
+
+def grade_files(files: SubmissionFiles, plans: tuple[ExercisePlan, ...], pool: Pool,
+                isolate: Isolation = "submission") -> SubmissionResult:
     """Every planned exercise of one submission read by grader.core.submissions (safe to call from many threads)."""
-    exercises = []
     scopes = dict(files.scopes)
+    sources_ = []
     for exercise_plan in plans:
         spec = exercise_plan.spec
         source = sources.from_bytes(spec, files.shown_as(spec.id), files.file(spec.id), scopes.get(spec.id))
         if files.problem is not None:
             source = replace(source, text=None, problem=files.problem)
-        exercises.append(grade_one(exercise_plan, source, pool))
-    return SubmissionResult(files.submission.name, tuple(exercises), files.problem)
+        sources_.append(source)
+    try:
+        exercises = tuple(result for _, result in run_and_grade(plans, sources_, pool, isolate))
+    except Exception as error:  # noqa: BLE001 - one submission's failure must not stop a class's grading
+        detail = f"{type(error).__name__}: {error}"[:200]
+        exercises = tuple(scoring.grader_error(p.spec, p.cases, s, detail) for p, s in zip(plans, sources_))
+    return SubmissionResult(files.submission.name, exercises, files.problem)

@@ -10,6 +10,8 @@ the hidden one.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from grader.core import diagnose, evaluate, hints
 from grader.core.cases import Case
 from grader.core.exercises import CheckSpec, ExerciseSpec
@@ -99,6 +101,8 @@ def run_problem(spec: ExerciseSpec, source: SourceFile, run: RunResult) -> Messa
         return hints.timeout_message(spec.hints, run.wall)
     if run.status == "crashed":
         return message("crashed", signal=run.detail)
+    if run.status == "out_of_memory":
+        return message("memory_exceeded", limit=spec.memory_mb)
     if run.status == "no_result":
         return message("no_result", code=run.exit_code if run.exit_code is not None else "-")
     if run.status == "sandbox_failed":
@@ -146,6 +150,13 @@ def _source_check(spec: ExerciseSpec, check: CheckSpec, source: SourceFile, answ
         return CheckResult(spec.id, check.id, check.label, True, False, 0.0, share, (finding,))
     finding = CaseFinding("source", source.display, True, True)
     return CheckResult(spec.id, check.id, check.label, True, True, share, share, (finding,))
+
+
+def grader_error(spec: ExerciseSpec, cases: tuple[Case, ...], source: SourceFile, detail: str) -> ExerciseResult:
+    """The result of an exercise the grader itself failed on (a bug or a fault of this process, not the
+    student's): no points for now, marked so that the next run grades it again."""
+    result = _failed_whole(spec, _groups(cases), message("grader_error", detail=detail), STATUS_ERROR, source)
+    return replace(result, grader_failed=True)
 
 
 def _failed_whole(spec: ExerciseSpec, groups: list, problem: Message, status: Status, source: SourceFile,

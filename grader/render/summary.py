@@ -12,14 +12,15 @@ from grader.i18n import text
 TOP_MISCONCEPTIONS = 5
 # Problems that say nothing about autograd understanding: counted apart from misconceptions.
 PROBLEM_KEYS = frozenset({
-    "not_submitted", "not_attempted", "timeout", "crashed", "no_result", "invalid_result", "sandbox_failed",
+    "not_submitted", "not_attempted", "timeout", "crashed", "memory_exceeded", "no_result", "invalid_result", "sandbox_failed", "grader_error",
     "syntax_error", "import_error", "raised_at_import", "missing_function", "not_utf8", "unreadable",
     "file_too_large", "zip_corrupt", "notebook_corrupt", "submission_empty", "submission_unreadable",
     "source_check_gated", "raised", "mismatch", "called_exit", "recursion", "out_of_memory",
 })
 
 
-def summary_json(records: tuple[GradeRecord, ...], config: CourseConfig, layers: dict, *, hidden: bool) -> dict:
+def summary_json(records: tuple[GradeRecord, ...], config: CourseConfig, layers: dict, *, hidden: bool,
+                 grader_failures: tuple[str, ...] = ()) -> dict:
     """Per-exercise max points, mean, pass rate and most common mistakes; the class's totals."""
     exercises = {}
     overall: Counter[str] = Counter()
@@ -47,6 +48,8 @@ def summary_json(records: tuple[GradeRecord, ...], config: CourseConfig, layers:
         "median_total": round(statistics.median(totals), 4) if totals else 0.0,
         "full_marks": sum(1 for t in totals if t >= config.max_points),
         "unreadable_submissions": sorted(r.name for r in records if r.problem),
+        # Submissions the grader could not grade through its own fault: provisional, regraded by the next run.
+        "grader_failures": sorted(grader_failures),
         "hidden_cases_graded": hidden,
         "exercises": exercises,
         "misconceptions": _top(overall),

@@ -1,10 +1,14 @@
-"""What a forked child does: confine itself, run the student's file on every case, send back data.
+"""What a forked child does: confine itself, say so, read its job, run each exercise, send back data.
 
 Everything after ``sandbox.enter`` is untrusted: the student's code shares
-this process, so nothing here holds an answer, and the only thing that
-leaves is one result frame on a private pipe (never stdout, which the
-student controls). The function never returns: the child always ends with
-``os._exit``.
+this process, so nothing here holds an answer. The child tells the trusted
+process it is confined by one byte on a pipe it closes at once, before any
+student code runs (so only the harness could ever write it). It then reads
+its job (the submission's sources and the inputs) from a pipe the trusted
+process writes — the zygote never sees them — and runs the exercises one
+after another, each from a fresh module and with torch's global state reset,
+writing one frame per exercise on the events pipe as soon as it is done.
+The function never returns: the child always ends with ``os._exit``.
 """
 
 from __future__ import annotations
@@ -15,32 +19,48 @@ import signal
 import sys
 import traceback
 import types
+from dataclasses import dataclass
 
-from grader.runner import calling as drive, harvest, lifeline, sandbox, wire
+from grader.runner import calling, harvest, lifeline, sandbox, wire
+from grader.runner.slot import Slot
 
 
-def run_child(header: wire.RequestHeader, payload: bytes, result_fd: int, output_fd: int,
-              prepared: sandbox.Prepared) -> None:
-    """Child entry point, called right after ``os.fork()`` in the zygote; ``payload`` holds the inputs."""
+@dataclass(frozen=True)
+class ChildPipes:
+    """The descriptors a child is handed (the zygote received them from the trusted process)."""
+
+    job: int
+    events: int
+    confined: int
+    outputs: tuple[int, ...]
+    """One per exercise of the job: its stdout and stderr."""
+
+
+def run_child(order: wire.RunOrder, pipes: ChildPipes, prepared: sandbox.Prepared, slot: Slot) -> None:
+    """Child entry point, called right after ``os.fork()`` in the zygote."""
     status = wire.EXIT_SETUP_FAILED
     try:
         lifeline.die_with_parent()
-        os.setsid()  # its own process group: the zygote's wall-clock kill takes everything it started
-        _redirect_output(output_fd)
+        _first_to_go()
+        os.setsid()  # its own process group: the zygote's kill takes everything it started
+        _redirect_output(pipes.outputs[0])
         _reset_signals()
-        _close_other_fds(keep=(0, 1, 2, result_fd))
-        status = wire.EXIT_SANDBOX_FAILED
-        sandbox.enter(prepared, sandbox.Policy(
-            readable=header.readable,
-            scratch=header.scratch,
-            memory_bytes=header.memory_mb << 20,
-            cpu_seconds=max(1, int(header.timeout) + 1),
-        ))
+        _close_other_fds(keep=(0, 1, 2, pipes.job, pipes.events, pipes.confined, *pipes.outputs[1:]))
+        sandbox.enter(prepared, slot.policy(order))
+        os.write(pipes.confined, b"\x01")
+        os.close(pipes.confined)
         status = wire.EXIT_HARNESS_FAILED
-        os.environ["MPLBACKEND"] = "Agg"  # a student's plotting code must not look for a display
-        result = _run(header, payload)
-        _flush()
-        _write_all(result_fd, wire.pack_result(result))
+        job = wire.unpack_job(_read_all(pipes.job))
+        os.close(pipes.job)
+        if len(job.exercises) != len(pipes.outputs):
+            raise wire.FrameError("job: not one exercise per output pipe")
+        for index, exercise in enumerate(job.exercises):
+            if index:
+                _switch_output(pipes.outputs[index])
+            _reset_torch()
+            envelope = _run(exercise)
+            _flush()
+            _write_all(pipes.events, wire.pack_exercise(index, envelope))
         status = 0
     except BaseException:  # noqa: BLE001 - the child must always reach os._exit
         # Reaching here is the harness's failure (the student's errors are caught per case):
@@ -51,26 +71,80 @@ def run_child(header: wire.RequestHeader, payload: bytes, result_fd: int, output
         os._exit(status)
 
 
-def _run(header: wire.RequestHeader, payload: bytes) -> wire.ResultEnvelope:
-    """Import the submission from its source and run its function on every input."""
-    inputs = wire.load_inputs(payload)
-    filename, source = header.filename, header.source
+def _run(exercise: wire.JobExercise) -> wire.ResultEnvelope:
+    """Import the submission's file from its source and run its function on every input."""
+    filename, source = exercise.filename, exercise.source
     # Tracebacks show the student's own lines without the child reading the file.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    module = types.ModuleType(header.module)
+    module = types.ModuleType(exercise.module)
     module.__file__ = filename
-    sys.modules[header.module] = module
+    sys.modules[exercise.module] = module
     try:
         code = compile(source, filename, "exec", dont_inherit=True)
         exec(code, module.__dict__)  # noqa: S102 - this is the sandboxed child's whole purpose
     except BaseException as error:  # noqa: BLE001 - SystemExit at import is a load error too
         return wire.ResultEnvelope("load_error", error=harvest.exception(error, filename))
-    function = module.__dict__.get(header.function)
+    function = module.__dict__.get(exercise.function)
     if not callable(function):
         public = sorted(n for n, v in module.__dict__.items() if callable(v) and not n.startswith("_"))
         return wire.ResultEnvelope("missing_function", defined=tuple(public[:20]))
-    cases = tuple(drive.run_case(header.protocol, function, given, filename) for given in inputs)
+    cases = tuple(calling.run_case(exercise.protocol, function, given, filename) for given in exercise.inputs)
     return wire.ResultEnvelope("ok", cases=cases)
+
+
+def _reset_torch() -> None:
+    """Put back the torch-wide switches one exercise may have flipped before the next one runs.
+
+    This keeps an honest student's ``torch.set_grad_enabled(False)`` in one exercise from breaking the
+    next; it is no defence against deliberate tampering, which is why every exercise short of full
+    marks is graded again alone in a fresh child.
+    """
+    import torch
+
+    torch.set_grad_enabled(True)
+    torch.set_default_dtype(torch.float32)
+    torch.set_num_threads(1)
+    # Reset only when changed: setting these imports torch modules the zygote never loaded (measured:
+    # use_deterministic_algorithms costs 2 s on its first call).
+    if torch.is_anomaly_enabled():
+        torch.autograd.set_detect_anomaly(False)
+    if torch.are_deterministic_algorithms_enabled():
+        torch.use_deterministic_algorithms(False)
+    if torch.get_default_device() != torch.device("cpu"):
+        torch.set_default_device(None)
+
+
+def _first_to_go() -> None:
+    """Make this child the first process the kernel kills when its memory cgroup is full.
+
+    It may have inherited the zygote's exemption (-1000, see zygote._enter_slot_cgroup); raising the score needs
+    no privilege, and a cgroup whose every process is exempt would hang at its limit instead.
+    """
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass  # no /proc or no OOM score here: the memory cgroup layer is missing too
+
+
+def _read_all(fd: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > wire.MAX_JOB_BYTES + wire.FRAME_HEADER:
+            raise wire.FrameError("job: too large")
+        chunks.append(chunk)
+
+
+def _switch_output(output_fd: int) -> None:
+    """Send stdout and stderr to the next exercise's pipe (dup2 closes the previous one's copies)."""
+    _flush()
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    os.close(output_fd)
 
 
 def _redirect_output(output_fd: int) -> None:

@@ -1,19 +1,16 @@
-"""The trusted side of the sandboxed runner: zygote workers, one request per run, results as data.
+"""The trusted side of the sandboxed runner: zygote workers, each in its own slot, and runs handed to them.
 
-A ``Pool`` starts ``jobs`` zygote processes (``grader.runner.zygote``) and hands each
-run to an idle one. For every run it makes two pipes — one for the result
-frame, one for the child's stdout/stderr — and passes their write ends to
-the zygote with SCM_RIGHTS, so the child's bytes flow straight to this
-process and the zygote never holds them. This process reads both pipes
-concurrently (a chatty child never blocks), keeps a capped excerpt of the
-output, and trusts nothing it reads: the result must be one complete frame,
-from a child that exited 0, that parses as a harvest.
+A ``Pool`` starts ``jobs`` zygote processes (``grader.runner.zygote``), one
+per slot: a uid reserved for this pool alone and, where the kernel offers
+it, a memory cgroup (``grader.runner.slot``). ``run_session`` runs several
+exercises of one submission in one child and, when the child dies on one of
+them (a crash, a hang, a memory kill), goes on with the rest in a fresh
+child; ``run`` is a session of one exercise. How a child's run is watched and
+judged is ``grader.runner.session``.
 
-One run, in order: ``Pool.run`` → ``Worker.run`` sends ``wire.pack_request``
-(built by ``request_header``) → ``Worker._collect`` reads the pipes and the
-zygote's ``wire.ChildExit`` → ``_interpret`` judges the exit and reads the
-frame with ``wire.unpack_result`` → ``_from_envelope`` parses each case with
-``grader.runner.outcome``.
+One run, in order: ``Pool.run_session`` → ``Worker.session`` →
+``session.run`` (run order to the zygote, job to the child, frames and output
+back) → ``grader.runner.outcome`` parses each case.
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import queue
-import selectors
+import re
 import shutil
 import signal
 import socket
@@ -29,89 +26,45 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Sequence
 
 from grader.errors import RunnerError
-from grader.runner import wire
+from grader.runner import session, wire
+from grader.runner.session import RunRequest, RunResult, RunStatus  # noqa: F401 - the runner's public types
+from grader.runner.slot import Slot
 
-# torch-dependent modules (outcome) are imported inside the functions that need them: `grader check`
-# starts its zygote first and imports torch afterwards, so the two imports overlap on two cores.
-# grader.runner.wire imports torch only when it encodes or decodes a payload.
-if TYPE_CHECKING:
-    import torch
-
-    from grader.runner.outcome import CaseRun, ErrorInfo
-
-OUTPUT_CAP = 16 << 10
-"""Bytes of a child's stdout/stderr kept for feedback; the rest is drained and counted."""
 _READY_TIMEOUT = 300.0
-_GRACE = 2.0
-"""Seconds to wait for pipe EOF after the zygote reported the child gone."""
-
-RunStatus = Literal[wire.ResultStatus, "timeout", "crashed", "no_result", "invalid_result", "sandbox_failed"]
-"""How a run ended: as the child reported it (``wire.ResultStatus``), or as this process judged it."""
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """One exercise of one submission, to run in a fresh sandboxed child."""
-
-    exercise_id: str
-    protocol: str
-    function: str
-    source: str
-    filename: str
-    """The path shown in tracebacks (the student's own file name)."""
-    inputs: tuple["torch.Tensor", ...]
-    timeout: float
-    memory_mb: int
-    readable: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How one run ended, with everything the child sent back validated."""
-
-    status: RunStatus
-    cases: tuple["CaseRun", ...] = ()
-    error: "ErrorInfo | None" = None
-    defined: tuple[str, ...] = ()
-    exit_code: int | None = None
-    output: str = ""
-    output_dropped: int = 0
-    wall: float = 0.0
-    max_rss_kb: int = 0
-    detail: str = ""
-
-
-@dataclass
-class _Collected:
-    result: bytearray = field(default_factory=bytearray)
-    result_oversized: bool = False
-    output: bytearray = field(default_factory=bytearray)
-    output_dropped: int = 0
-    exit: wire.ChildExit | None = None
+_HARNESS_MB = 96
+"""Memory a child's cgroup allows beyond the exercise's own allowance: the pages the harness itself
+copies on write from the zygote (measured ≈40 MiB) and the decoded job."""
+_WORKDIR_PREFIX = "grader-"
+_WORKDIR = re.compile(r"^grader-(\d+)-")
 
 
 class Worker:
     """One zygote process and the socket to it."""
 
-    def __init__(self, workdir: Path, warm: bool = False):
+    def __init__(self, workdir: Path, warm: bool, slot: Slot, environment: dict[str, str]):
+        self.slot = slot
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._log = open(workdir / f"zygote-{id(self)}.log", "wb")  # noqa: SIM115 - lives as long as the worker
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "grader.runner.zygote", str(theirs.fileno()), *(["--warm"] if warm else [])],
+            [sys.executable, "-m", "grader.runner.zygote", str(theirs.fileno()), *(["--warm"] if warm else []),
+             *slot.arguments()],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=self._log,
             cwd=workdir,
-            env=_worker_environment(),
+            env=environment,
         )
         theirs.close()
         self.layers: dict | None = None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def wait_ready(self) -> dict:
         """Block until the zygote has imported torch; returns its sandbox report."""
@@ -130,73 +83,13 @@ class Worker:
                 raise RunnerError(f"the grading worker did not start ({error})") from None
         return self.layers
 
-    def run(self, request: RunRequest, scratch: Path) -> RunResult:
-        """Run ``request`` in a child of this worker's zygote, with ``scratch`` as its writable directory."""
+    def session(self, requests: Sequence[RunRequest], scratch: Path, oom_kills) -> list[RunResult]:
+        """Run ``requests`` in one child of this worker's zygote, with ``scratch`` as its writable directory."""
         self.wait_ready()
-        message = wire.pack_request(request_header(request, scratch), wire.dump_inputs(request.inputs))
-        result_r, result_w = os.pipe()
-        output_r, output_w = os.pipe()
         try:
-            try:
-                socket.send_fds(self._sock, [message], [result_w, output_w])
-            except OSError as error:
-                raise RunnerError(f"the grading worker is gone ({error.strerror}): {self._log_tail()}") from None
-            finally:
-                os.close(result_w)
-                os.close(output_w)
-            collected = self._collect(result_r, output_r, request.timeout)
-        finally:
-            for fd in (result_r, output_r):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        return _interpret(collected, len(request.inputs))
-
-    def _collect(self, result_r: int, output_r: int, timeout: float) -> _Collected:
-        """Read both pipes until they close and the zygote has reported the child's exit."""
-        collected = _Collected()
-        selector = selectors.DefaultSelector()
-        selector.register(result_r, selectors.EVENT_READ, "result")
-        selector.register(output_r, selectors.EVENT_READ, "output")
-        selector.register(self._sock, selectors.EVENT_READ, "status")
-        open_pipes = 2
-        try:
-            while open_pipes or collected.exit is None:
-                wait = _GRACE if collected.exit is not None else timeout + 60
-                events = selector.select(wait)
-                if not events:
-                    if collected.exit is not None:
-                        break  # something the child started still holds a pipe; stop listening
-                    self.kill()
-                    raise RunnerError("the grading worker stopped answering")
-                for key, _ in events:
-                    if key.data == "status":
-                        message = self._sock.recv(1 << 16)
-                        if not message:
-                            raise RunnerError(f"the grading worker died: {self._log_tail()}")
-                        try:
-                            collected.exit = wire.unpack_exit(message)
-                        except wire.FrameError as error:
-                            raise RunnerError(f"the grading worker answered nonsense ({error})") from None
-                        selector.unregister(self._sock)
-                        continue
-                    chunk = os.read(key.fd, 1 << 16)
-                    if not chunk:
-                        selector.unregister(key.fd)
-                        open_pipes -= 1
-                    elif key.data == "result":
-                        if len(collected.result) + len(chunk) > wire.MAX_RESULT_BYTES + 64:
-                            collected.result_oversized = True
-                        else:
-                            collected.result += chunk
-                    else:
-                        room = max(0, OUTPUT_CAP - len(collected.output))
-                        collected.output += chunk[:room]
-                        collected.output_dropped += max(0, len(chunk) - room)
-        finally:
-            selector.close()
-        return collected
+            return session.run(self._sock, requests, str(scratch), oom_kills)
+        except RunnerError as error:
+            raise RunnerError(f"{error}: {self._log_tail()}") from None
 
     def alive(self) -> bool:
         return self._process.poll() is None
@@ -207,70 +100,124 @@ class Worker:
         self._process.wait()
 
     def close(self) -> None:
-        self._sock.close()  # the zygote exits when its socket closes
+        # shutdown() first: it wakes a thread of ours blocked on this socket (close() alone would not),
+        # and the zygote, seeing its socket end, kills any child it still has and exits.
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.kill()
+        # Closed only once the zygote is gone: a thread still waiting on this socket must see its end,
+        # not a descriptor closed under it.
+        self._sock.close()
         self._log.close()
 
     def _log_tail(self) -> str:
         try:
             self._log.flush()
             text = Path(self._log.name).read_text(errors="replace").strip().splitlines()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: the log is already closed (the pool is closing)
             return "no log"
         return text[-1] if text else "no output"
 
 
 class Pool:
-    """``jobs`` zygote workers; ``run`` is safe to call from ``jobs`` threads at once.
-
-    Create it from the main thread (or one that outlives it): each worker is
-    tied to the life of the thread that started it.
-    """
+    """``jobs`` zygote workers; ``run`` and ``run_session`` are safe to call from ``jobs`` threads at once."""
 
     def __init__(self, jobs: int = 1, warm: bool = False):
         """``warm``: workers spend start-up time so every run is cheaper (batch grading)."""
+        from grader.runner.sandbox import environment, uids
+
+        sweep_stale_workdirs()
         self._warm = warm
-        self._workdir = Path(tempfile.mkdtemp(prefix="grader-"))
-        os.chmod(self._workdir, 0o711)  # children run as another user and must reach their scratch dirs
+        count = max(1, jobs)
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-"))
+        os.chmod(self._workdir, 0o711)  # children run as other users and must reach their scratch dirs
+        self._lease = uids.reserve(count)
+        self._cgroups = _memory_cgroups(count)
+        self._environment = environment.zygote_environment(str(Path(__file__).resolve().parents[2]))
+        paths = self._cgroups.paths if self._cgroups is not None else ("",) * count
+        self._slots = [Slot(uid, path) for uid, path in zip(self._lease.uids, paths)]
         self._idle: queue.Queue[Worker] = queue.Queue()
-        self._workers = [Worker(self._workdir, warm) for _ in range(max(1, jobs))]
+        self._workers = [Worker(self._workdir, warm, slot, self._environment) for slot in self._slots]
         for worker in self._workers:
             self._idle.put(worker)
         self._counter = itertools.count()
         self._lock = threading.Lock()
+        self._closing = False
 
     def layers(self) -> dict:
         """What isolation the workers apply (and what is missing, with the reason)."""
         return self._workers[0].wait_ready()
 
+    def worker_pids(self) -> tuple[int, ...]:
+        """The zygotes' process ids (for tests and diagnostics)."""
+        return tuple(worker.pid for worker in self._workers)
+
     def run(self, request: RunRequest) -> RunResult:
+        """Run one exercise alone in a fresh child."""
+        return self.run_session([request])[0]
+
+    def run_session(self, requests: Sequence[RunRequest]) -> list[RunResult]:
+        """Run ``requests`` one after another in one child; one result each, in order.
+
+        An exercise that crashes, hangs or runs out of memory costs only itself: the exercises after it
+        continue in a fresh child. A failure of the grader itself (a worker that dies, a child that
+        cannot be confined) makes the exercises left ``sandbox_failed``, never the student's fault.
+        """
+        results: list[RunResult] = []
+        pending = list(requests)
+        while pending:
+            got = self._session(pending)
+            results += got
+            if got[-1].status == "sandbox_failed":
+                results += [got[-1]] * (len(pending) - len(got))
+                break
+            pending = pending[len(got):]
+        return results
+
+    def _session(self, requests: Sequence[RunRequest]) -> list[RunResult]:
         worker = self._idle.get()
+        if not worker.alive() and not self._closing:
+            worker = self._replace(worker)  # it died while idle (killed from outside): never hand it a run
         with self._lock:
             scratch = self._workdir / f"run-{next(self._counter)}"
         scratch.mkdir(mode=0o700)
         try:
-            return worker.run(request, scratch)
-        except RunnerError:
-            # A dead worker is replaced so the next run has one; this run is reported by the caller.
-            worker.kill()
-            worker = self._replace(worker)
-            raise
+            cgroup = worker.slot.cgroup
+            if cgroup:
+                self._cgroups.set_limit(cgroup, (max(r.memory_mb for r in requests) + _HARNESS_MB) << 20)
+            results = worker.session(requests, scratch, lambda: self._cgroups.oom_kills(cgroup) if cgroup else 0)
+            if not results:
+                raise RunnerError("the grading worker returned no result")
+            return results
+        except RunnerError as error:
+            # A dead worker is replaced so the next run has one (unless the pool is closing: Ctrl-C);
+            # this exercise is the grader's failure.
+            if not self._closing:
+                worker.kill()
+                worker = self._replace(worker)
+            return [RunResult("sandbox_failed", detail=str(error)[:300])]
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
             self._idle.put(worker)
 
     def _replace(self, dead: Worker) -> Worker:
         with self._lock:
-            fresh = Worker(self._workdir, self._warm)
+            fresh = Worker(self._workdir, self._warm, dead.slot, self._environment)
             self._workers[self._workers.index(dead)] = fresh
         return fresh
 
     def close(self) -> None:
+        self._closing = True
         for worker in self._workers:
             worker.close()
+        if self._cgroups is not None:
+            self._cgroups.remove()
+        self._lease.release()
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> "Pool":
@@ -280,81 +227,35 @@ class Pool:
         self.close()
 
 
-def request_header(request: RunRequest, scratch: Path) -> wire.RequestHeader:
-    """What a zygote (and the child it forks) is told about a run, besides the input tensors."""
-    return wire.RequestHeader(
-        exercise_id=request.exercise_id,
-        protocol=request.protocol,
-        function=request.function,
-        module=f"submission_{request.exercise_id}",
-        source=request.source,
-        filename=request.filename,
-        timeout=float(request.timeout),
-        memory_mb=request.memory_mb,
-        readable=tuple(request.readable),
-        scratch=str(scratch),
-    )
+def _memory_cgroups(count: int):
+    """One memory cgroup per slot, or None where the kernel or our privileges offer none (the layer
+    report says why; RLIMIT_AS still caps each child)."""
+    from grader.runner.sandbox import SandboxError, memory
 
-
-def _worker_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TORCH_FORCE")}
-    # One OpenMP thread before any op: a child forked after OpenMP started its thread pool deadlocks.
-    # OpenBLAS (numpy, imported by torch) would otherwise start idle threads in every zygote.
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               PYTHONDONTWRITEBYTECODE="1", PYTHONSAFEPATH="1")
-    package_root = str(Path(__file__).resolve().parents[2])  # the directory holding grader/
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
-    return env
-
-
-def _interpret(collected: _Collected, case_count: int) -> RunResult:
-    """Judge a finished run: first how the child ended, then (if it exited 0) the frame it sent."""
-    from grader.runner.outcome import InvalidResult
-
-    ended = collected.exit
-    if ended is None:  # _collect returns only once the zygote has reported
-        raise RunnerError("the grading worker did not report the run's end")
-    exit_code = ended.exit_code
-    common = {
-        "exit_code": exit_code,
-        "output": collected.output.decode("utf-8", errors="replace"),
-        "output_dropped": collected.output_dropped,
-        "wall": ended.wall,
-        "max_rss_kb": ended.max_rss_kb,
-    }
-    if ended.timed_out:
-        return RunResult("timeout", **common)
-    if exit_code == wire.EXIT_SANDBOX_FAILED:
-        return RunResult("sandbox_failed", **common)
-    if exit_code == wire.EXIT_HARNESS_FAILED and not collected.result:
-        return RunResult("invalid_result", detail="the result could not be recorded", **common)
-    if exit_code < 0:
-        if -exit_code == signal.SIGXCPU:
-            return RunResult("timeout", **common)
-        return RunResult("crashed", detail=_signal_name(-exit_code), **common)
-    if collected.result_oversized:
-        return RunResult("invalid_result", detail="result larger than allowed", **common)
-    if exit_code != 0 or not collected.result:
-        return RunResult("no_result", **common)
     try:
-        return _from_envelope(wire.unpack_result(bytes(collected.result), case_count), common)
-    except (wire.FrameError, InvalidResult) as error:
-        return RunResult("invalid_result", detail=str(error)[:300], **common)
+        return memory.MemoryCgroups.create(count, "pool")
+    except SandboxError:
+        return None
 
 
-def _from_envelope(envelope: wire.ResultEnvelope, common: dict) -> RunResult:
-    """The run as the child reported it, every case and error checked by ``grader.runner.outcome``."""
-    from grader.runner.outcome import parse_case, parse_error
-
-    if envelope.status == "ok":
-        return RunResult("ok", cases=tuple(parse_case(case) for case in envelope.cases), **common)
-    if envelope.status == "load_error":
-        return RunResult("load_error", error=parse_error(envelope.error), **common)
-    return RunResult("missing_function", defined=envelope.defined, **common)
-
-
-def _signal_name(number: int) -> str:
+def sweep_stale_workdirs(root: Path | None = None) -> None:
+    """Remove the working folders of grading processes that no longer exist (killed with -9)."""
+    base = Path(root or tempfile.gettempdir())
     try:
-        return signal.Signals(number).name
-    except ValueError:  # a real-time signal between SIGRTMIN and SIGRTMAX has no name of its own
-        return f"signal {number}"
+        entries = list(base.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = _WORKDIR.match(entry.name)
+        if match and entry.is_dir() and not entry.is_symlink() and not _alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,87 +1,87 @@
-"""Every message between the trusted process, a zygote and its children, and the codec they share.
+"""Every message between the trusted process, a zygote and its children.
 
 The trusted process (``grader.runner.pool``) talks to each zygote
 (``grader.runner.zygote``) over a SOCK_SEQPACKET socket, one message per
-datagram. A zygote forks one child per run (``grader.runner.child``), whose
-one message goes on a pipe the trusted process owns. In the order they travel:
+datagram. For each run the zygote forks one child (``grader.runner.child``),
+which runs one or more exercises of one submission in sequence. Everything a
+child receives or sends travels on pipes the trusted process owns, so a
+zygote never holds a submission's source, inputs or results. In the order
+they travel:
 
 ``ZygoteReady`` (zygote → pool, once torch is imported and the sandbox
     prepared): JSON ``{"ready": true, "layers": {...}}``, ``layers`` being
     ``sandbox.describe()``. ``pack_ready`` / ``unpack_ready``.
-``RequestHeader`` + inputs (pool → zygote, one per run, with the write ends
-    of the result and output pipes attached by SCM_RIGHTS):
-    ``<u32 length><JSON header><inputs payload>``. Header fields:
-    ``exercise_id``; ``protocol`` (``grader.core.exercises.PROTOCOL_*``);
-    ``function`` (the name to call); ``module`` (the name the file is
-    imported as); ``source`` (the file's text: the child never opens it);
-    ``filename`` (the path tracebacks show); ``timeout`` (wall-clock
-    seconds); ``memory_mb`` (address space on top of what the child
-    inherits); ``readable`` (extra read-only paths); ``scratch`` (the one
-    writable directory). The zygote reads the header; the child gets header
-    and payload, and decodes the inputs (a list of tensors) once confined.
-    ``pack_request`` / ``unpack_request``, ``dump_inputs`` / ``load_inputs``.
-``ResultEnvelope`` (child → pool, on the result pipe, its last act): a frame
-    (``MAGIC``, ``<u64 length>``, payload) of ``{"status": "ok", "cases":
-    [case, ...]}`` (one per input), ``{"status": "load_error", "error":
-    error}`` or ``{"status": "missing_function", "defined": [name, ...]}``
-    (≤ 20 public callables). A *case* is ``{"error": error | None, "stage":
-    Stage, "returned": value, "grad": value}`` (``grader.runner.calling``);
-    a *value* ``{"kind": ValueKind, ...}`` and an *error* ``{"type",
-    "message", "frames", "module"?}`` come from ``grader.runner.harvest``.
-    ``pack_result`` / ``unpack_result`` (the envelope); ``grader.runner.outcome``
-    reads cases, values and errors, raising ``outcome.InvalidResult``.
-``ChildExit`` (zygote → pool, one per run, once the child is reaped or
-    killed at its budget): JSON ``{"exit_code", "timed_out", "max_rss_kb",
-    "wall"}``. A child that fails before sending a result says why in its
-    exit code (``EXIT_*``). ``pack_exit`` / ``unpack_exit``.
+``RunOrder`` (pool → zygote, one per run, with pipe ends attached by
+    SCM_RIGHTS: the job's read end, the events' and the confinement marker's
+    write ends, then one output pipe's write end per exercise): JSON
+    ``{"scratch", "wall_seconds", "cpu_seconds", "memory_mb", "readable",
+    "exercises"}`` — where the child may write, the backstop on its whole
+    run's wall clock, its RLIMIT_CPU, its address space allowance, extra
+    read-only paths, how many exercises (and so output pipes) there are. Each
+    exercise's stdout and stderr go to its own pipe, so what one exercise
+    printed is never shown beside another. ``pack_order`` / ``unpack_order``.
+confinement marker (child → pool): one byte, written once ``sandbox.enter``
+    returned, before any student code runs; the child closes that pipe at
+    once, so the student's code never holds it. A run that ends without it
+    is the grader's failure; with it, whatever happens next is the student's.
+``Job`` (pool → child, on the job pipe, read once the child is confined):
+    one frame holding ``{"exercises": [{"exercise_id", "protocol",
+    "function", "module", "source", "filename", "inputs": [tensor, ...]}]}``.
+    ``pack_job`` / ``unpack_job``.
+``ExerciseFrame`` (child → pool, on the events pipe, one per exercise as it
+    finishes): a frame of ``{"index": i, "result": envelope}``. An envelope
+    is ``{"status": "ok", "cases": [case, ...]}`` (one per input),
+    ``{"status": "load_error", "error": error}`` or ``{"status":
+    "missing_function", "defined": [name, ...]}`` (≤ 20 public callables).
+    A *case* is ``{"error": error | None, "stage": Stage, "returned": value,
+    "grad": value}`` (``grader.runner.calling``); a *value* ``{"kind":
+    ValueKind, ...}`` and an *error* ``{"type", "message", "frames",
+    "module"?}`` come from ``grader.runner.harvest``, and
+    ``grader.runner.outcome`` reads them. ``pack_exercise`` /
+    ``unpack_exercise``.
+``KillOrder`` (pool → zygote): ``{"kill": true}``, when the exercise in
+    progress overran its own time budget (the pool times each exercise from
+    the previous frame). ``pack_kill`` / ``unpack_control``.
+``ChildExit`` (zygote → pool, one per run, once the child is reaped):
+    JSON ``{"exit_code", "timed_out", "killed", "max_rss_kb", "wall"}``.
+    ``pack_exit`` / ``unpack_exit``.
 
-``expected/public.bin`` (``grader.core.reference``) is one payload, unframed.
 Every reader is total: a field missing, extra or of the wrong type (a bool
 for an int), a NaN, negative or absurdly large number raises ``FrameError``.
-
-A payload is plain data (dicts with string keys, lists, strings, numbers,
-booleans, None and ``torch.Tensor``): one JSON document, then the tensors'
-raw bytes. Reading it runs no code: JSON is parsed, and each tensor rebuilt
-from its bytes with a dtype from a fixed list and a size that must match.
-``torch.load(weights_only=True)`` would do too, but costs ≈1 s of imports on
-first use, and ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` makes every
-``torch.load`` that leaves ``weights_only`` unset unpickle, so run, what it
-is given (tests/test_wire.py). A frame starts with a magic tag and its
-length, so a child that exits half-way (or prints lookalike bytes) never
-produces a result that parses.
+The payload codec under the frames is ``grader.runner.payload``.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import math
-import struct
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from grader.errors import GraderError
+from grader.runner.payload import (  # noqa: F401 - re-exported: the wire's codec and frames
+    FRAME_HEADER,
+    LENGTH,
+    MAGIC,
+    MAX_RESULT_BYTES,
+    FrameError,
+    dump,
+    frame,
+    load,
+    unframe,
+)
 
-# torch is imported inside the codec's functions: the trusted process imports this module (through
-# grader.runner.pool) before it starts its zygotes, and only then pays for torch's import.
 if TYPE_CHECKING:
     import torch
 
-MAGIC = b"AGRD\x01"
-_LENGTH = struct.Struct("<Q")
-_HEADER = struct.Struct("<I")
-MAX_RESULT_BYTES = 64 << 20
-MAX_REQUEST_BYTES = 8 << 20
+MAX_ORDER_BYTES = 64 << 10
+MAX_EXERCISES = 64
+"""Exercises one job may hold (each brings one pipe end on the socket, and SCM_RIGHTS carries ≤ 253)."""
+MAX_JOB_BYTES = 64 << 20
+"""A job's sources and inputs together (each source is capped at 1 MiB before it gets here)."""
 EXIT_SETUP_FAILED = 70
-"""A child's exit status when it failed before confining itself."""
+"""A child's exit status when it failed before confining itself (also seen as: no confinement marker)."""
 EXIT_HARNESS_FAILED = 71
-"""A child's exit status when its result could not be recorded (written to its captured output)."""
-EXIT_SANDBOX_FAILED = 72
-"""A child's exit status when it could not confine itself (the grader's failure, not the student's)."""
-_TENSOR = "__tensor__"
-_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "complex64", "complex128",
-                     "int8", "int16", "int32", "int64", "uint8", "bool"})
+"""A child's exit status when a result could not be recorded (the traceback is in its captured output)."""
 _MAX_SECONDS = 1e9
 """Above any real budget, below what select() and RLIMIT_CPU accept."""
 _MAX_COUNT = 1 << 62
@@ -89,121 +89,11 @@ _MAX_MEMORY_MB = (1 << 43) - 1
 """The largest allowance whose size in bytes still fits an rlimit."""
 
 ResultStatus = Literal["ok", "load_error", "missing_function"]
-"""How a child's run ended, as the child itself reports it."""
+"""How one exercise's run ended, as the child itself reports it."""
 Stage = Literal["call", "backward"]
 """Where a case ended: in the call, or in the backward the grader runs after it (call_backward)."""
 ValueKind = Literal["none", "number", "sequence", "tensor", "other"]
 """What a described value is (``grader.runner.harvest.value``)."""
-
-
-class FrameError(GraderError, ValueError):
-    """A message is missing, truncated, oversized, not inert data, or not the message it claims to be."""
-
-
-# --------------------------------------------------------------------------- payload codec
-
-
-def dump(obj: object) -> bytes:
-    """Serialise plain data (dicts with str keys, lists, tuples, str, numbers, None, tensors)."""
-    import torch
-
-    blobs: list[bytes] = []
-    offset = 0
-
-    def encode(value: object) -> object:
-        nonlocal offset
-        if isinstance(value, torch.Tensor):
-            tensor = value.detach().to("cpu").contiguous()
-            size = tensor.numel() * tensor.element_size()
-            raw = ctypes.string_at(tensor.data_ptr(), size) if size else b""
-            blobs.append(raw)
-            descriptor = {_TENSOR: [str(tensor.dtype).removeprefix("torch."), list(tensor.shape), offset, size]}
-            offset += size
-            return descriptor
-        if isinstance(value, dict):
-            if not all(isinstance(key, str) for key in value):
-                raise TypeError("payload mappings need string keys")
-            return {key: encode(item) for key, item in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [encode(item) for item in value]
-        if value is None or isinstance(value, (bool, int, float, str)):
-            return value
-        raise TypeError(f"{type(value).__name__} is not plain data")
-
-    header = json.dumps(encode(obj), separators=(",", ":")).encode()
-    return _HEADER.pack(len(header)) + header + b"".join(blobs)
-
-
-def load(data: bytes) -> object:
-    """Deserialise without ever running code; FrameError unless the bytes are exactly a payload."""
-    try:
-        (length,) = _HEADER.unpack_from(data)
-        tree = json.loads(data[_HEADER.size : _HEADER.size + length].decode("utf-8"))
-    except (struct.error, UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise FrameError(f"not inert data ({type(error).__name__})") from None
-    blob = bytearray(data[_HEADER.size + length :])
-    used = 0
-
-    def decode(value: object) -> object:
-        nonlocal used
-        if isinstance(value, dict):
-            if set(value) == {_TENSOR}:
-                tensor, size = _tensor(value[_TENSOR], blob)
-                used += size
-                return tensor
-            return {key: decode(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [decode(item) for item in value]
-        return value
-
-    try:
-        result = decode(tree)
-    except RecursionError:
-        raise FrameError("not inert data (nested too deeply)") from None
-    if used != len(blob):
-        raise FrameError("not inert data (tensor bytes do not add up)")
-    return result
-
-
-def _tensor(descriptor: object, blob: bytearray) -> tuple[torch.Tensor, int]:
-    import torch
-
-    if not (isinstance(descriptor, list) and len(descriptor) == 4):
-        raise FrameError("not inert data (tensor descriptor)")
-    dtype_name, shape, offset, size = descriptor
-    known = isinstance(dtype_name, str) and dtype_name in _DTYPES
-    if not known or not isinstance(shape, list) or not all(_count(n) for n in shape):
-        raise FrameError("not inert data (tensor dtype or shape)")
-    dtype = getattr(torch, dtype_name)
-    if type(offset) is not int or type(size) is not int or offset < 0 or offset + size > len(blob):
-        raise FrameError("not inert data (tensor bytes out of range)")
-    numel = math.prod(shape)
-    if numel * dtype.itemsize != size:
-        raise FrameError("not inert data (tensor size does not match its shape)")
-    try:
-        if numel == 0:
-            return torch.empty(shape, dtype=dtype), 0
-        return torch.frombuffer(blob, dtype=dtype, count=numel, offset=offset).reshape(shape).clone(), size
-    except (RuntimeError, TypeError, ValueError):  # an empty tensor whose other dimensions overflow int64
-        raise FrameError("not inert data (tensor shape out of range)") from None
-
-
-def frame(payload: bytes) -> bytes:
-    return MAGIC + _LENGTH.pack(len(payload)) + payload
-
-
-def unframe(data: bytes) -> bytes:
-    """The payload of exactly one complete frame; FrameError otherwise."""
-    header = len(MAGIC) + _LENGTH.size
-    if len(data) < header or not data.startswith(MAGIC):
-        raise FrameError("no result frame")
-    (length,) = _LENGTH.unpack_from(data, len(MAGIC))
-    if length > MAX_RESULT_BYTES or len(data) != header + length:
-        raise FrameError("truncated or oversized result frame")
-    return data[header:]
-
-
-# --------------------------------------------------------------------------- messages
 
 
 @dataclass(frozen=True)
@@ -215,24 +105,46 @@ class ZygoteReady:
 
 
 @dataclass(frozen=True)
-class RequestHeader:
-    """What a zygote, and the child it forks, are told about one run (fields: see the module docstring)."""
+class RunOrder:
+    """What a zygote is told about one run: limits and places, never the submission itself."""
+
+    scratch: str
+    wall_seconds: float
+    """Backstop on the whole run (every exercise's budget and some slack); each exercise's own budget
+    is kept by the pool, which sends a KillOrder."""
+    cpu_seconds: int
+    memory_mb: int
+    readable: tuple[str, ...]
+    exercises: int
+    """How many exercises the job holds: the order carries one output pipe for each."""
+
+
+@dataclass(frozen=True)
+class JobExercise:
+    """One exercise of a job: the student's source and how to call it."""
 
     exercise_id: str
     protocol: str
     function: str
     module: str
+    """The name the file is imported as."""
     source: str
+    """The file's text: the child never opens the file."""
     filename: str
-    timeout: float
-    memory_mb: int
-    readable: tuple[str, ...]
-    scratch: str
+    """The path tracebacks show."""
+    inputs: tuple["torch.Tensor", ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    """The exercises one child runs, in order."""
+
+    exercises: tuple[JobExercise, ...]
 
 
 @dataclass(frozen=True)
 class ResultEnvelope:
-    """A child's one result: how the run ended, and what it found."""
+    """One exercise's result: how its run ended, and what it found."""
 
     status: ResultStatus
     cases: tuple[dict[str, Any], ...] = ()
@@ -250,7 +162,9 @@ class ChildExit:
     exit_code: int
     """The exit status, or minus the signal that ended the child."""
     timed_out: bool
-    """Killed by the zygote at the wall-clock budget."""
+    """Killed by the zygote at the run's wall-clock backstop."""
+    killed: bool
+    """Killed by the zygote on the pool's KillOrder (an exercise overran its own budget)."""
     max_rss_kb: int
     wall: float
     """Seconds from fork to reaped."""
@@ -267,53 +181,71 @@ def unpack_ready(message: bytes) -> ZygoteReady:
     return ZygoteReady(layers=tree["layers"])
 
 
-def pack_request(header: RequestHeader, inputs: bytes) -> bytes:
-    """One request message: the header as JSON, then the inputs payload (``dump_inputs``)."""
-    encoded = json.dumps(asdict(header)).encode()
-    message = _HEADER.pack(len(encoded)) + encoded + inputs
-    if len(message) > MAX_REQUEST_BYTES:
-        raise ValueError("request too large")
+def pack_order(order: RunOrder) -> bytes:
+    message = json.dumps(asdict(order)).encode()
+    if len(message) > MAX_ORDER_BYTES:
+        raise ValueError("run order too large")
     return message
 
 
-def unpack_request(message: bytes) -> tuple[RequestHeader, bytes]:
-    """The header, checked field by field, and the inputs payload (still encoded)."""
-    try:
-        (length,) = _HEADER.unpack_from(message)
-    except struct.error:
-        raise FrameError("request: cut short") from None
-    end = _HEADER.size + length
-    if len(message) < end:
-        raise FrameError("request: cut short")
-    tree = _checked(_json(message[_HEADER.size : end], "request"), "request",
-                    exercise_id=_text, protocol=_text, function=_text, module=_text, source=_text,
-                    filename=_text, timeout=lambda v: _seconds(v) and v > 0,
-                    memory_mb=lambda v: _integer(v, 0, _MAX_MEMORY_MB), readable=_texts, scratch=_text)
-    header = RequestHeader(**{**tree, "timeout": float(tree["timeout"]), "readable": tuple(tree["readable"])})
-    return header, message[end:]
+def unpack_order(message: bytes) -> RunOrder:
+    """A run order, checked field by field."""
+    tree = _checked(_json(message, "run order"), "run order",
+                    scratch=_text, wall_seconds=lambda v: _seconds(v) and v > 0,
+                    cpu_seconds=lambda v: _integer(v, 1, int(_MAX_SECONDS)),
+                    memory_mb=lambda v: _integer(v, 0, _MAX_MEMORY_MB), readable=_texts,
+                    exercises=lambda v: _integer(v, 1, MAX_EXERCISES))
+    return RunOrder(**{**tree, "wall_seconds": float(tree["wall_seconds"]), "readable": tuple(tree["readable"])})
 
 
-def dump_inputs(inputs: Sequence[torch.Tensor]) -> bytes:
-    return dump(list(inputs))
+def pack_kill() -> bytes:
+    return b'{"kill":true}'
 
 
-def load_inputs(payload: bytes) -> tuple[torch.Tensor, ...]:
-    """The input tensors of a request; FrameError unless the payload is a list of plain tensors."""
+def unpack_control(message: bytes) -> Literal["kill"]:
+    """A message the pool sends a zygote while a child runs: only a kill order exists."""
+    _checked(_json(message, "control"), "control", kill=lambda v: v is True)
+    return "kill"
+
+
+def pack_job(job: Job) -> bytes:
+    """The frame the pool writes on a child's job pipe."""
+    exercises = [{**{k: v for k, v in asdict(e).items() if k != "inputs"}, "inputs": list(e.inputs)}
+                 for e in job.exercises]
+    data = frame(dump({"exercises": exercises}))
+    if len(data) > MAX_JOB_BYTES:
+        raise ValueError("job too large")
+    return data
+
+
+def unpack_job(data: bytes) -> Job:
+    """A job as the child reads it; FrameError unless every exercise has exactly its fields and tensors."""
     import torch
 
-    inputs = load(payload)
-    if not isinstance(inputs, list) or not all(type(given) is torch.Tensor for given in inputs):
-        raise FrameError("inputs: not a list of tensors")
-    return tuple(inputs)
+    if len(data) > MAX_JOB_BYTES + FRAME_HEADER:
+        raise FrameError("job: too large")
+    tree = load(unframe_limited(data, MAX_JOB_BYTES), max_json=MAX_JOB_BYTES, max_nodes=MAX_JOB_BYTES)
+    if not isinstance(tree, dict):
+        raise FrameError("job: not a mapping")
+    entries = _checked(tree, "job", exercises=lambda v: isinstance(v, list) and len(v) > 0)["exercises"]
+    exercises = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise FrameError("job: an exercise is not a mapping")
+        fields = _checked(entry, "job exercise", exercise_id=_text, protocol=_text, function=_text, module=_text,
+                          source=_text, filename=_text,
+                          inputs=lambda v: isinstance(v, list) and all(type(t) is torch.Tensor for t in v))
+        exercises.append(JobExercise(**{**fields, "inputs": tuple(fields["inputs"])}))
+    return Job(tuple(exercises))
 
 
-def pack_result(envelope: ResultEnvelope) -> bytes:
-    """The frame a child writes on its result pipe."""
-    return frame(dump(result_data(envelope)))
+def pack_exercise(index: int, envelope: ResultEnvelope) -> bytes:
+    """The frame a child writes on its events pipe when exercise ``index`` of its job is done."""
+    return frame(dump({"index": index, "result": result_data(envelope)}))
 
 
 def result_data(envelope: ResultEnvelope) -> dict[str, Any]:
-    """The envelope as the plain data ``pack_result`` frames."""
+    """The envelope as plain data."""
     if envelope.status == "ok":
         return {"status": "ok", "cases": list(envelope.cases)}
     if envelope.status == "load_error":
@@ -323,11 +255,24 @@ def result_data(envelope: ResultEnvelope) -> dict[str, Any]:
     raise ValueError(f"unknown status {envelope.status!r}")
 
 
-def unpack_result(data: bytes, cases: int) -> ResultEnvelope:
-    """A child's result frame, for a run of ``cases`` inputs; the case records stay plain data."""
+def unpack_exercise(data: bytes, cases: int) -> tuple[int, ResultEnvelope]:
+    """One exercise frame, for an exercise of ``cases`` inputs; the case records stay plain data."""
     tree = load(unframe(data))
     if not isinstance(tree, dict):
         raise FrameError("result is not a mapping")
+    fields = _checked(tree, "exercise frame", index=_count, result=lambda v: isinstance(v, dict))
+    return fields["index"], _envelope(fields["result"], cases)
+
+
+def unpack_result(data: bytes, cases: int) -> ResultEnvelope:
+    """A frame holding one bare envelope (``frame(dump(result_data(e)))``)."""
+    tree = load(unframe(data))
+    if not isinstance(tree, dict):
+        raise FrameError("result is not a mapping")
+    return _envelope(tree, cases)
+
+
+def _envelope(tree: dict[str, Any], cases: int) -> ResultEnvelope:
     status = tree.get("status")
     if status == "ok":
         records = _checked(tree, "result", status=_text, cases=lambda v: isinstance(v, list))["cases"]
@@ -345,6 +290,32 @@ def unpack_result(data: bytes, cases: int) -> ResultEnvelope:
     raise FrameError(f"unknown status {status[:40]!r}" if isinstance(status, str) else "result: no status string")
 
 
+def frame_length(buffer: bytes | bytearray) -> int | None:
+    """The whole length of the frame at the start of ``buffer`` once its header is there, else None.
+
+    FrameError when the bytes there are not a frame or announce one larger than MAX_RESULT_BYTES."""
+    if len(buffer) < FRAME_HEADER:
+        if not MAGIC.startswith(bytes(buffer[: len(MAGIC)])):
+            raise FrameError("no result frame")
+        return None
+    if not bytes(buffer[: len(MAGIC)]) == MAGIC:
+        raise FrameError("no result frame")
+    (length,) = LENGTH.unpack_from(buffer, len(MAGIC))
+    if length > MAX_RESULT_BYTES:
+        raise FrameError("result larger than allowed")
+    return FRAME_HEADER + length
+
+
+def unframe_limited(data: bytes, limit: int) -> bytes:
+    """The payload of exactly one complete frame of at most ``limit`` bytes."""
+    if len(data) < FRAME_HEADER or not data.startswith(MAGIC):
+        raise FrameError("no frame")
+    (length,) = LENGTH.unpack_from(data, len(MAGIC))
+    if length > limit or len(data) != FRAME_HEADER + length:
+        raise FrameError("truncated or oversized frame")
+    return data[FRAME_HEADER:]
+
+
 def pack_exit(ended: ChildExit) -> bytes:
     return json.dumps(asdict(ended)).encode()
 
@@ -353,7 +324,8 @@ def unpack_exit(message: bytes) -> ChildExit:
     """A zygote's report on one run, every field checked."""
     tree = _checked(_json(message, "exit report"), "exit report",
                     exit_code=lambda v: _integer(v, -255, 255), timed_out=lambda v: type(v) is bool,
-                    max_rss_kb=lambda v: _integer(v, 0, _MAX_COUNT), wall=_seconds)
+                    killed=lambda v: type(v) is bool, max_rss_kb=lambda v: _integer(v, 0, _MAX_COUNT),
+                    wall=_seconds)
     return ChildExit(**{**tree, "wall": float(tree["wall"])})
 
 
@@ -371,7 +343,7 @@ def _checked(tree: dict[str, Any], what: str, **checks: Callable[[Any], bool]) -
     """``tree`` itself, once it has exactly the fields ``checks`` names and each field passes its check."""
     missing, extra = sorted(set(checks) - set(tree)), sorted(set(tree) - set(checks))
     if missing or extra:
-        raise FrameError(f"{what}: fields {missing} missing, {extra[:5]} unexpected")
+        raise FrameError(f"{what}: fields {missing} missing, {[str(e)[:40] for e in extra[:5]]} unexpected")
     for name, check in checks.items():
         if not check(tree[name]):
             raise FrameError(f"{what}: {name} has the wrong type or value ({type(tree[name]).__name__})")

@@ -3,6 +3,8 @@
 In a notebook, ``grader.check("ex03")`` runs the public checks on
 ``exercises/ex03_sum_backward.py`` in a sandboxed child process (never in
 the notebook's kernel) and shows the same feedback as ``grader check``.
+The first call starts that sandbox (a second or two: it imports torch); it
+stays warm for later calls and is closed when the kernel exits.
 """
 
 __version__ = "0.1.0"

@@ -8,13 +8,14 @@ class costs one reference run per exercise, not one per student.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal, Sequence
 
 from grader.core import reference, scoring, sources
 from grader.core.cases import Case, build_cases
 from grader.core.course import Course
 from grader.core.exercises import ExerciseSpec
-from grader.core.results import ExerciseResult, SubmissionResult
+from grader.core.results import STATUS_NOT_ATTEMPTED, ExerciseResult, SubmissionResult
 from grader.core.scoring import grade_exercise
 from grader.core.sources import SourceFile
 from grader.core.submissions import SubmissionFiles
@@ -29,6 +30,8 @@ class ExercisePlan:
     spec: ExerciseSpec
     cases: tuple[Case, ...]
     expected: tuple[CaseRun, ...]
+    stub: str | None = None
+    """The course's own stub for this exercise (exercises/<file>), None when it cannot be read."""
 
 
 def plan(course: Course, exercise_ids: tuple[str, ...], include_hidden: bool) -> tuple[ExercisePlan, ...]:
@@ -38,7 +41,8 @@ def plan(course: Course, exercise_ids: tuple[str, ...], include_hidden: bool) ->
     for exercise_id in exercise_ids:
         spec = course.config.exercise(exercise_id)
         cases = build_cases(spec, course.config.seed, include_hidden=hidden_allowed)
-        plans.append(ExercisePlan(spec, cases, reference.expected_runs(course.root, spec, cases)))
+        plans.append(ExercisePlan(spec, cases, reference.expected_runs(course.root, spec, cases),
+                                  _stub(course.exercise_file(exercise_id))))
     return tuple(plans)
 
 
@@ -75,12 +79,33 @@ def run_and_grade(plans: Sequence[ExercisePlan], sources_: Sequence[SourceFile],
     for index, (exercise_plan, source) in enumerate(zip(plans, sources_)):
         run = runs.get(index)
         result = _score(exercise_plan, source, run) if run is not None else None
-        rerun = run is None or not run.first  # an exercise that ran first in its child already ran alone
-        if source.text is not None and (result is None or (result.score < result.max_score and rerun)):
+        if source.text is not None and (result is None or (result.score < result.max_score
+                                                           and _needs_rerun(exercise_plan, source, run, result))):
             run = pool.run(_request(exercise_plan, source))
             result = _score(exercise_plan, source, run)
         graded.append((run, result if result is not None else _score(exercise_plan, source, None)))
     return graded
+
+
+def _needs_rerun(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult, result: ExerciseResult) -> bool:
+    """Whether a shared run's verdict could have been different alone.
+
+    Not when the exercise ran first in its child (nothing of another exercise ran there before it), nor
+    when the file is the course's stub, byte for byte, and was reported not attempted: an untouched
+    ``raise NotImplementedError`` has that verdict in any process.
+    """
+    if run.first:
+        return False
+    untouched = exercise_plan.stub is not None and source.text == exercise_plan.stub
+    return not (untouched and result.status == STATUS_NOT_ATTEMPTED)
+
+
+def _stub(path: Path) -> str | None:
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _request(exercise_plan: ExercisePlan, source: SourceFile) -> RunRequest:

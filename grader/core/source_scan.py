@@ -26,6 +26,8 @@ def parse(source: str, filename: str) -> ast.Module:
 def banned_uses(tree: ast.Module, source: str, banned: tuple[str, ...]) -> tuple[SourceHit, ...]:
     """Every use of a banned operation ``op``: ``torch.op``, ``x.op()``, ``x.op_()``, ``from math import op``,
     ``getattr(t, "op")``; one hit per line, in line order."""
+    if not banned:
+        return ()
     names = {variant: op for op in banned for variant in (op, op + "_")}
     lines = source.splitlines()
     hits: dict[int, SourceHit] = {}

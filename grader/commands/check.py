@@ -70,10 +70,12 @@ def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: 
         paths = {exercise_id: found.exercise_file(exercise_id) for exercise_id in chosen}
         with SESSION.borrow() as pool:
             result = check(found, chosen, paths, pool).result
+            missing = pool.layers().get("missing") or []
     except GraderError as error:  # a sentence in the notebook, as on the command line, not a traceback
         return NotebookReport(text=f"grader: {error_sentence(error, lang, course)}", passed=False)
     language = resolve_language(lang, found.config.language)
     text = render_submission(result, found.config, language, verbose=verbose, color=False)
+    text += "".join(f"grader: isolation: {reason}\n" for reason in missing)  # as on the command line
     return NotebookReport(text=text, passed=result.passed)
 
 

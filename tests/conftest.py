@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 # One OpenMP thread before torch is imported anywhere in the test process: test_sandbox forks
 # this process, and a child forked after OpenMP started its threads deadlocks in its first torch op.
@@ -93,3 +94,20 @@ def uid_lease(tmp_path):
     lock_dir = tmp_path / "uid-locks"
     with uids.reserve(2, lock_dir=str(lock_dir)) as lease:
         yield lease
+
+
+@pytest.fixture(scope="module")
+def batch_pool():
+    """Two zygote workers for a module's class-grading runs (attacker and victims run at once)."""
+    with Pool(jobs=2) as pool:
+        yield pool
+
+
+@pytest.fixture
+def arena():
+    """A world-writable folder outside pytest's private (0700) tmp tree: sandboxed children run as other
+    users and must reach what a test puts there."""
+    base = Path(tempfile.mkdtemp(prefix="grader-arena-"))
+    os.chmod(base, 0o777)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)

@@ -80,52 +80,11 @@ def run_forked(setup, probes, timeout=60.0):
     """Fork; in the child setsid, run ``setup`` (reported as "enter"), each probe; return {name: [outcome, detail]}.
 
     The per-layer tests pass one module's install step as ``setup`` to read back what that layer did.
+    The child must end normally (exit 0).
     """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 0
-        try:
-            os.close(read_end)
-            os.setsid()  # as the zygote's child does
-            report = {}
-            started = time.perf_counter()
-            try:
-                setup()
-            except BaseException as error:  # noqa: BLE001
-                report["enter"] = ["error", type(error).__name__, str(error)]
-            else:
-                report["enter"] = ["ok", (time.perf_counter() - started) * 1e3]
-                for name, probe in probes:
-                    try:
-                        report[name] = ["ok", probe()]
-                    except BaseException as error:  # noqa: BLE001
-                        report[name] = ["error", type(error).__name__, str(error)]
-            os.write(write_end, json.dumps(report, default=repr).encode())
-        except BaseException:  # noqa: BLE001
-            code = 70
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    chunks, deadline = [], time.monotonic() + timeout
-    try:
-        while True:
-            ready, _, _ = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
-                pytest.fail("sandboxed child timed out")
-            chunk = os.read(read_end, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(read_end)
-        _, status = os.waitpid(pid, 0)
+    status, report = run_forked_until_death(setup, probes, timeout)
     assert os.waitstatus_to_exitcode(status) == 0, f"child ended with {status}"
-    return json.loads(b"".join(chunks))
-
-
-# Probes: run inside the forked child.
+    return report
 
 
 def read(path):

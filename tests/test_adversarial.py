@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +25,6 @@ import pytest
 
 from helpers import FIXTURES, REPO, SUBMISSIONS
 from grader.commands.grade import GradeOptions, grade_class
-from grader.runner.pool import Pool
 
 ADVERSARIAL = FIXTURES / "adversarial"
 TIMEOUT = 3.0
@@ -54,21 +52,6 @@ CASES = {
     "megabytes_output": (True, ()),
     "garbage_bytes": (False, ("not UTF-8", "SyntaxError")),
 }
-
-
-@pytest.fixture(scope="module")
-def batch_pool():
-    with Pool(jobs=2) as pool:
-        yield pool
-
-
-@pytest.fixture
-def arena():
-    """A world-writable folder outside pytest's private (0700) tmp tree."""
-    base = Path(tempfile.mkdtemp(prefix="grader-adversarial-"))
-    os.chmod(base, 0o777)
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def _open_up(root: Path) -> None:

@@ -21,19 +21,12 @@ import pytest
 from helpers import EXERCISES, REPO, SUBMISSIONS
 from grader.commands.grade import GradeOptions, grade_class
 from grader.errors import UsageError
-from grader.runner.pool import Pool
 
 HEADER = ["submission", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "total"]
 FILES = {e.id: e.filename for e in EXERCISES}
 # bob: one recognisable mistake per exercise (ex05 correct).
 BOB = {"ex01": "ex01_double_backward", "ex02": "ex02_no_zero", "ex03": "ex03_weighted",
        "ex04": "ex04_no_detach", "ex05": "correct", "ex06": "ex06_uses_cos"}
-
-
-@pytest.fixture(scope="module")
-def batch_pool():
-    with Pool(jobs=2) as pool:
-        yield pool
 
 
 def submission_from(folder: Path, picks: dict[str, str]) -> Path:

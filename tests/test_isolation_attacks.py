@@ -45,21 +45,6 @@ GRADER_FAULT = ("not your fault", "could not isolate")
 # --------------------------------------------------------------------------- plumbing
 
 
-@pytest.fixture(scope="module")
-def batch_pool():
-    with Pool(jobs=2) as pool:
-        yield pool
-
-
-@pytest.fixture
-def arena():
-    """A world-writable folder outside pytest's private (0700) tmp tree."""
-    base = Path(tempfile.mkdtemp(prefix="grader-attacks-"))
-    os.chmod(base, 0o777)
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
-
-
 def add_victims(submissions: Path, count: int, prefix: str = "victim") -> list[str]:
     """``count`` copies of the correct submission, every file opening with its owner's marker comment."""
     names = [f"{prefix}{index}" for index in range(1, count + 1)]

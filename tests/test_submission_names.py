@@ -11,22 +11,14 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
 
 from helpers import EXERCISES, SUBMISSIONS
 from grader.commands.grade import RUN_FILES, GradeOptions, grade_class
 from grader.core import records, submissions
 from grader.render.grades_csv import text_cell
-from grader.runner.pool import Pool
 
 GBK_ZHANG_SAN = "张三".encode("gbk")  # b'\xd5\xc5\xc8\xfd': not UTF-8
 GBK_HOMEWORK = "作业".encode("gbk")
-
-
-@pytest.fixture(scope="module")
-def batch_pool():
-    with Pool(jobs=2) as pool:
-        yield pool
 
 
 def correct_copy(folder: Path) -> Path:

@@ -155,12 +155,12 @@ def frame(payload: bytes) -> bytes:
     return MAGIC + LENGTH.pack(len(payload)) + payload
 
 
-def unframe(data: bytes) -> bytes:
-    """The payload of exactly one complete frame; FrameError otherwise."""
+def unframe(data: bytes, limit: int = MAX_RESULT_BYTES) -> bytes:
+    """The payload of exactly one complete frame of at most ``limit`` bytes; FrameError otherwise."""
     header = FRAME_HEADER
     if len(data) < header or not data.startswith(MAGIC):
         raise FrameError("no result frame")
     (length,) = LENGTH.unpack_from(data, len(MAGIC))
-    if length > MAX_RESULT_BYTES or len(data) != header + length:
+    if length > limit or len(data) != header + length:
         raise FrameError("truncated or oversized result frame")
     return data[header:]

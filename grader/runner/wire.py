@@ -225,7 +225,7 @@ def unpack_job(data: bytes) -> Job:
 
     if len(data) > MAX_JOB_BYTES + FRAME_HEADER:
         raise FrameError("job: too large")
-    tree = load(unframe_limited(data, MAX_JOB_BYTES), max_json=MAX_JOB_BYTES, max_nodes=MAX_JOB_BYTES)
+    tree = load(unframe(data, MAX_JOB_BYTES), max_json=MAX_JOB_BYTES, max_nodes=MAX_JOB_BYTES)
     if not isinstance(tree, dict):
         raise FrameError("job: not a mapping")
     entries = _checked(tree, "job", exercises=lambda v: isinstance(v, list) and len(v) > 0)["exercises"]
@@ -305,16 +305,6 @@ def frame_length(buffer: bytes | bytearray) -> int | None:
     if length > MAX_RESULT_BYTES:
         raise FrameError("result larger than allowed")
     return FRAME_HEADER + length
-
-
-def unframe_limited(data: bytes, limit: int) -> bytes:
-    """The payload of exactly one complete frame of at most ``limit`` bytes."""
-    if len(data) < FRAME_HEADER or not data.startswith(MAGIC):
-        raise FrameError("no frame")
-    (length,) = LENGTH.unpack_from(data, len(MAGIC))
-    if length > limit or len(data) != FRAME_HEADER + length:
-        raise FrameError("truncated or oversized frame")
-    return data[FRAME_HEADER:]
 
 
 def pack_exit(ended: ChildExit) -> bytes:

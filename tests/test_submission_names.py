@@ -14,7 +14,7 @@ from pathlib import Path
 
 from helpers import EXERCISES, SUBMISSIONS
 from grader.commands.grade import RUN_FILES, GradeOptions, grade_class
-from grader.core import records, submissions
+from grader.core import records, submission_names, submissions
 from grader.render.grades_csv import text_cell
 
 GBK_ZHANG_SAN = "张三".encode("gbk")  # b'\xd5\xc5\xc8\xfd': not UTF-8
@@ -127,13 +127,13 @@ def test_result_folders_never_escape_out_nor_take_a_run_file():
     names = [".", "..", "...", ".grades.csv.x1.tmp", "grades.csv", "Summary.JSON", "canvas.csv", "_grades.csv",
              "_grades.csv~2", "张" * 100, "张" * 100 + "x", "alice"]
     found = [submissions.Submission(name, Path(name), submissions.KIND_DIRECTORY) for name in names]
-    folders = submissions.result_folders(found, RUN_FILES)
+    folders = submission_names.result_folders(found, RUN_FILES)
     assert set(folders) == set(names)
     assert len({f.casefold() for f in folders.values()}) == len(names)
     for name, folder in folders.items():
         assert folder not in ("", ".", "..") and not folder.startswith(".") and "/" not in folder
         assert folder.casefold() not in RUN_FILES
-        assert len(folder.encode("utf-8")) <= submissions.MAX_FOLDER_BYTES
+        assert len(folder.encode("utf-8")) <= submission_names.MAX_FOLDER_BYTES
     assert folders["alice"] == "alice" and folders["_grades.csv"] == "_grades.csv"
     assert folders["grades.csv"] not in ("_grades.csv", "_grades.csv~2")
 
@@ -187,12 +187,12 @@ def test_any_byte_string_is_a_name(tmp_path, course, batch_pool, capsys):
 
 def test_display_name_is_printable_utf8():
     """Undecodable bytes, control characters and GBK all come out as printable text that encodes as UTF-8."""
-    assert submissions.display_name(GBK_ZHANG_SAN) == "张三"
-    assert submissions.display_name(os.fsdecode(b"\xff")) == "\\xff"
-    assert submissions.display_name("a\r\nb\u2028") == "a\\r\\nb\\u2028"
-    assert submissions.display_name("=cmd") == "=cmd"
+    assert submission_names.display_name(GBK_ZHANG_SAN) == "张三"
+    assert submission_names.display_name(os.fsdecode(b"\xff")) == "\\xff"
+    assert submission_names.display_name("a\r\nb\u2028") == "a\\r\\nb\\u2028"
+    assert submission_names.display_name("=cmd") == "=cmd"
     for raw in (b"\x00\x01", b"\xc3", b"\xed\xa0\x80", bytes(range(128, 256))):
-        shown = submissions.display_name(raw)
+        shown = submission_names.display_name(raw)
         assert shown.isprintable() and shown.encode("utf-8")
 
 

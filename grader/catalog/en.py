@@ -33,6 +33,8 @@ MESSAGES = MappingProxyType({
     "sandbox_failed": "The grader could not isolate your code on this machine; this is not your fault. Tell your "
                       "instructor.",
     "submission_unreadable": "The submission {name} cannot be read ({error}).",
+    "submission_too_deep": "The submission {name} holds no exercise file within {depth} folder levels and "
+                           "{entries} entries; put the exercise files at its top.",
     "submission_empty": "The submission {name} is empty: it holds no exercise files.",
     "zip_corrupt": "{name} is not a readable zip archive (damaged or incomplete); upload it again.",
     "notebook_corrupt": "{name} is not a readable Jupyter notebook ({error}); save it from Jupyter again.",

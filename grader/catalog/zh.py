@@ -23,6 +23,7 @@ MESSAGES = MappingProxyType({
     "grader_error": "评分器自身在这道题上出错（{detail}）；这不是你的问题，会重新评分。如果一直如此，请告诉老师。",
     "sandbox_failed": "评分器无法在这台机器上隔离运行你的代码；这不是你的错，请告诉老师。",
     "submission_unreadable": "无法读取提交 {name}（{error}）。",
+    "submission_too_deep": "提交 {name} 在 {depth} 层文件夹、{entries} 个条目之内没有练习文件；请把练习文件放在最外层。",
     "submission_empty": "提交 {name} 是空的：里面没有练习文件。",
     "zip_corrupt": "{name} 不是可读的 zip 压缩包（已损坏或不完整）；请重新上传。",
     "notebook_corrupt": "{name} 不是可读的 Jupyter 笔记本（{error}）；请在 Jupyter 中重新保存。",

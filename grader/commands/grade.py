@@ -37,8 +37,8 @@ from pathlib import Path
 
 import grader
 from grader.atomic import write_atomic
-from grader.commands.exit_codes import EXIT_GRADER_FAILED, EXIT_OK
-from grader.core import records, submissions
+from grader.commands.exit_codes import EXIT_GRADER_FAILED, EXIT_OK, EXIT_OUTPUT_FAILED
+from grader.core import records, submission_names, submissions
 from grader.core.course import Course, find_course
 from grader.core.records import GradeRecord
 from grader.core.results import SubmissionResult
@@ -50,6 +50,8 @@ from grader.render.progress import Progress
 from grader.render.summary import summary_json
 from grader.runner.pool import Pool
 
+_KEEP_READ_BYTES = 1 << 20
+"""A submission read for its resume key is kept for grading up to this size (then read again)."""
 GRADES_CSV = "grades.csv"
 SUMMARY_JSON = "summary.json"
 CANVAS_CSV = "canvas.csv"
@@ -99,7 +101,7 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
     from grader.core import pipeline
 
     _check_out_folder(options.out, folders)
-    folders_of = submissions.result_folders(found, RUN_FILES)
+    folders_of = submission_names.result_folders(found, RUN_FILES)
     _sweep_temporaries(options.out, folders_of.values())
     plans = pipeline.plan(course, course.config.exercise_ids, include_hidden=not options.public_only)
     if options.timeout is not None:
@@ -108,15 +110,18 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
 
     done: dict[str, GradeRecord] = {}
     failed: list[str] = []
-    todo: list[submissions.Submission] = []
+    todo: list[tuple[submissions.Submission, submissions.SubmissionFiles | None]] = []
     for submission in found:
         existing = records.load(options.out / folders_of[submission.name] / records.RECORD_NAME)
         # The name too: a folder can pass from one submission to another (``_x`` to ``_x~2``) when the class changes.
-        if (existing is not None and not options.force and existing.name == submission.name
-                and existing.key == _key(base_key, submissions.read(submission, course.exercises))):
+        if existing is None or options.force or existing.name != submission.name:
+            todo.append((submission, None))
+            continue
+        files = submissions.read(submission, course.exercises)
+        if existing.key == _key(base_key, files):
             done[submission.name] = existing
-        else:
-            todo.append(submission)
+        else:  # read once: kept for grading unless keeping every changed submission would cost memory
+            todo.append((submission, files if _size(files) <= _KEEP_READ_BYTES else None))
 
     layers = pool.layers()
     # A bounded window of submissions in flight: the parent's memory stays flat however large the class.
@@ -138,8 +143,8 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
             progress.advance(result.name, f"{record.total:g}/{course.config.max_points:g}")
 
         try:
-            for submission in todo:
-                files = submissions.read(submission, course.exercises)
+            for submission, files in todo:
+                files = files or submissions.read(submission, course.exercises)
                 future = executor.submit(pipeline.grade_files, files, plans, pool, options.isolate)
                 in_flight.append((future, _key(base_key, files), submission.canvas_id, folders_of[submission.name]))
                 del files, future
@@ -158,6 +163,10 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
                            grader_failures=tuple(failed))
     write_atomic(options.out / SUMMARY_JSON, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return BatchReport(ordered, len(todo), len(found) - len(todo), layers, tuple(failed))
+
+
+def _size(files: submissions.SubmissionFiles) -> int:
+    return sum(len(data) for _, data in files.files if data is not None)
 
 
 def _key(base_key: str, files: submissions.SubmissionFiles) -> str:
@@ -234,7 +243,13 @@ def run(args) -> int:
         print(f"grader: isolation: {pool.layers().get('summary', '?')}", file=sys.stderr)
         options = GradeOptions(out=args.out, jobs=args.jobs, lang=lang, timeout=args.timeout, isolate=args.isolate,
                                public_only=args.public_only, force=args.force)
-        report = grade_class(course, list(args.submissions), options, pool)
+        try:
+            report = grade_class(course, list(args.submissions), options, pool)
+        except OSError as error:  # every file is written atomically: what is there is whole
+            print(f"grader: cannot write the results under {args.out} ({error.strerror or error}); free some "
+                  "space (or make the folder writable) and run the same command again: every submission "
+                  "graded so far is kept.", file=sys.stderr)
+            return EXIT_OUTPUT_FAILED
     print(f"graded {report.graded} submission(s), {report.resumed} unchanged since the last run; "
           f"results in {args.out}/ (grades.csv, summary.json, <submission>/results.json)")
     if report.grader_failures:

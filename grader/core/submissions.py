@@ -19,20 +19,22 @@ names to the folders their results are written under.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 import stat
 import zipfile
-from collections.abc import Iterable
-import dataclasses
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import UsageError
 from grader.core.exercises import ExerciseSpec, resolve_exercise
+from grader.core.notebook_cells import NotANotebook, code_cells
 from grader.core.results import Message, message
+from grader.core.submission_names import display_name
 from grader.core.sources import MAX_SOURCE_BYTES
+from grader.errors import UsageError
 
 KIND_DIRECTORY = "directory"
 KIND_ZIP = "zip"
@@ -42,6 +44,10 @@ KIND_CANVAS = "canvas"
 KIND_SCRIPT = "script"
 """One .py file defining all six functions (otter's script submissions)."""
 _MAX_NOTEBOOK_BYTES = 16 << 20
+_MAX_DEPTH = 16
+"""Folder levels a directory submission is searched to (the stubs' files sit at level 0 or 1)."""
+_MAX_ENTRIES = 20_000
+"""Files and folders a directory submission's search looks at before it stops."""
 _MAX_ZIP_MEMBERS = 10_000
 # What reading a damaged or hostile zip can raise (zipfile has no single error type).
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, OSError, EOFError,
@@ -138,61 +144,6 @@ def discover(folders: list[Path]) -> tuple[Submission, ...]:
     return tuple(found[name] for name in sorted(found))
 
 
-def display_name(name: str | bytes) -> str:
-    """A file name as printable text that always encodes as UTF-8 (see the module docstring).
-
-    ``name`` is bytes, or a str as ``os`` returns it (undecodable bytes as surrogates).
-    """
-    data = os.fsencode(name)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("gbk")
-        except UnicodeDecodeError:
-            text = data.decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-
-
-MAX_FOLDER_BYTES = 255
-"""NAME_MAX of common file systems: a longer folder name cannot be created."""
-
-
-def result_folders(found: Iterable[Submission], reserved: Iterable[str]) -> dict[str, str]:
-    """The folder under OUT for each submission's results, by submission name; never two alike.
-
-    A name is its own folder unless it is one of ``reserved`` (compared ignoring case: macOS and
-    Windows file systems do), starts with ``.`` or is longer than MAX_FOLDER_BYTES; such a name gets
-    ``_<name>`` (a long one cut, with a hash of the whole name), and ``~2``, ``~3``, ... while that is
-    taken. Ordinary names are settled first, so adding a student never moves an ordinary one's folder.
-    """
-    found = tuple(found)
-    blocked = {name.casefold() for name in reserved}
-    folders = {s.name: s.name for s in found if _is_own_folder(s.name, blocked)}
-    taken = blocked | {folder.casefold() for folder in folders.values()}
-    for submission in sorted((s for s in found if s.name not in folders), key=lambda s: s.name):
-        base = "_" + submission.name.replace("/", "_").replace("\0", "_")
-        if len(base.encode("utf-8")) > MAX_FOLDER_BYTES:
-            digest = hashlib.sha256(submission.name.encode("utf-8")).hexdigest()[:12]
-            base = _cut(base, MAX_FOLDER_BYTES - 32) + "~" + digest
-        folder, suffix = base, 2
-        while folder.casefold() in taken:
-            folder, suffix = f"{base}~{suffix}", suffix + 1
-        taken.add(folder.casefold())
-        folders[submission.name] = folder
-    return folders
-
-
-def _is_own_folder(name: str, blocked: set[str]) -> bool:
-    return (bool(name) and not name.startswith(".") and name.casefold() not in blocked and "/" not in name
-            and "\0" not in name and len(name.encode("utf-8")) <= MAX_FOLDER_BYTES)
-
-
-def _cut(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` whose UTF-8 encoding fits in ``limit`` bytes."""
-    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
-
-
 # Canvas names each file of a bulk download  <lastfirst>[_LATE]_<user id>_<submission id>_<original name>,
 # and a resubmitted file's original name gains "-1", "-2", ...
 _CANVAS_NAME = re.compile(r"^(?P<student>[^_/]+)(?:_LATE)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
@@ -246,18 +197,17 @@ def _empty(submission: Submission, exercises: tuple[ExerciseSpec, ...], problem:
 def _from_directory(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
     found: dict[str, tuple[int, Path]] = {}
     wanted = {e.filename: e.id for e in exercises}
-    for root, dirs, names in os.walk(submission.path, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
-        depth = Path(root).relative_to(submission.path).parts
+    capped = False
+    for depth, folder, names, capped in _walk(submission.path):
         for name in names:
-            # A link is never a student's own file: skip it here (reading it would fail with ELOOP
-            # and, before this check, made the whole submission unreadable, costing every exercise).
-            if os.path.islink(os.path.join(root, name)):
-                continue
-            if name in wanted and (wanted[name] not in found or len(depth) < found[wanted[name]][0]):
-                found[wanted[name]] = (len(depth), Path(root) / name)
-    if not found and not any(submission.path.iterdir()):
-        return _empty(submission, exercises, message("submission_empty", name=display_name(submission.path.name)))
+            if name in wanted and (wanted[name] not in found or depth < found[wanted[name]][0]):
+                found[wanted[name]] = (depth, folder / name)
+    if not found:
+        if capped:
+            return _empty(submission, exercises, message("submission_too_deep", name=display_name(submission.path.name),
+                                                         depth=_MAX_DEPTH, entries=_MAX_ENTRIES))
+        if not any(submission.path.iterdir()):
+            return _empty(submission, exercises, message("submission_empty", name=display_name(submission.path.name)))
     files, display = [], []
     for definition in exercises:
         entry = found.get(definition.id)
@@ -266,6 +216,43 @@ def _from_directory(submission: Submission, exercises: tuple[ExerciseSpec, ...])
         shown = display_name(str(entry[1].relative_to(submission.path))) if entry else definition.filename
         display.append((definition.id, shown))
     return SubmissionFiles(submission, tuple(files), tuple(display))
+
+
+def _walk(top: Path):
+    """(depth, folder, regular file names, capped so far) for each folder under ``top``, breadth first.
+
+    Iterative, never following links, skipping hidden and ``__`` folders, and stopping at _MAX_DEPTH
+    levels or _MAX_ENTRIES entries: a submission of a thousand nested folders costs a bounded walk,
+    not the recursion limit. Files nearer the top are found first, which is the one that counts.
+    """
+    queue: deque[tuple[int, Path]] = deque([(0, top)])
+    seen, capped = 0, False
+    while queue:
+        depth, folder = queue.popleft()
+        names: list[str] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in sorted(entries, key=lambda e: e.name):
+                    seen += 1
+                    if seen > _MAX_ENTRIES:
+                        capped = True
+                        break
+                    if entry.is_symlink():
+                        continue  # a link is never a student's own file
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name.startswith((".", "__")):
+                            continue
+                        if depth + 1 > _MAX_DEPTH:
+                            capped = True
+                            continue
+                        queue.append((depth + 1, Path(entry.path)))
+                    elif entry.is_file(follow_symlinks=False):
+                        names.append(entry.name)
+        except OSError:
+            continue  # an unreadable folder holds nothing we can grade
+        yield depth, folder, names, capped
+        if seen > _MAX_ENTRIES:
+            return
 
 
 def _read_regular_file(path: Path, cap: int = MAX_SOURCE_BYTES + 1) -> bytes:
@@ -337,14 +324,10 @@ def _from_canvas(submission: Submission, exercises: tuple[ExerciseSpec, ...]) ->
 def _from_notebook(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
     raw = _read_regular_file(submission.path, _MAX_NOTEBOOK_BYTES)
     try:
-        import nbformat
-
-        notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
-        cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
-        sources = [cell.source for cell in cells]
-    except Exception as error:  # noqa: BLE001 - nbformat raises many reader and validation error types
+        sources = code_cells(raw)
+    except NotANotebook as error:
         return _empty(submission, exercises, message("notebook_corrupt", name=display_name(submission.path.name),
-                                                     error=type(error).__name__))
+                                                     error=str(error)))
     program = "\n\n".join(_without_magics(source) for source in sources)
     scopes = {
         spec.id: "\n\n".join(_without_magics(s) for s in sources if f"def {spec.function}(" in s)

@@ -34,7 +34,10 @@ def _test(exercise: ExerciseResult, check: CheckResult, config: CourseConfig, la
         lines = feedback.exercise_problem_lines(exercise, lang)
     else:
         lines = feedback.check_lines(check, lang, verbose=True)
-    if not check.passed:
+    # What the code printed is shown beside failing tests, but never beside a visible test of a run that
+    # also saw hidden cases: a student printing its input would read the hidden inputs there.
+    hidden_ran = any(not c.public for c in exercise.checks)
+    if not check.passed and (not check.public or not hidden_ran):
         lines += feedback.output_lines(exercise, lang, limit=10)
     return {
         "name": check.name,

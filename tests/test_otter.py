@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -46,7 +47,7 @@ def autograder(tmp_path_factory) -> Path:
 
 def otter_run(autograder: Path, submission: Path, tmp_path: Path) -> dict:
     results = tmp_path / "results"
-    results.mkdir()
+    results.mkdir(parents=True)
     completed = subprocess.run([str(OTTER), "run", "-a", str(autograder), "-o", str(results), str(submission)],
                                cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
@@ -110,3 +111,34 @@ def test_monkeypatching_gains_nothing(autograder, tmp_path):
     points = {e.id: e.points for e in find_course(REPO).config.exercises}
     assert got["ex03"] == 0
     assert {e: got[e] for e in got if e != "ex03"} == {e: points[e] for e in points if e != "ex03"}
+
+
+def test_an_upload_that_ships_its_own_course_grades_as_its_notebook_alone(autograder, tmp_path):
+    """A zip upload holding autograd.ipynb (ex03 wrong) and its own course/ (config, and "solutions" that are its
+    own wrong functions, which also leave a marker if they ever run) earns exactly what the notebook alone
+    earns, and its "solutions" never run."""
+    import secrets
+    import shutil
+    import zipfile
+
+    marker = Path(tempfile.gettempdir()) / f"hijack-{secrets.token_hex(6)}"
+    wrong = SUBMISSIONS / "ex03_weighted" / "ex03_sum_backward.py"
+    notebook = write_notebook(tmp_path / "plain" / "autograd.ipynb", solution_sources({"ex03": wrong}))
+    alone = scores(otter_run(autograder, notebook, tmp_path / "alone"))
+
+    fake = tmp_path / "fake" / "course"
+    shutil.copytree(REPO / "exercises", fake / "exercises")
+    shutil.copytree(REPO / "solutions", fake / "solutions")
+    shutil.copy(REPO / "config.yaml", fake / "config.yaml")
+    (fake / "solutions" / "ex03_sum_backward.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran in the grader')\n" + wrong.read_text("utf-8"), "utf-8")
+    upload = tmp_path / "upload.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        archive.write(notebook, "autograd.ipynb")
+        for path in fake.rglob("*"):
+            if path.is_file():
+                archive.write(path, str(path.relative_to(fake.parent)))
+    hijacked = scores(otter_run(autograder, upload, tmp_path / "hijack"))
+    assert hijacked == alone
+    assert hijacked["ex03"] < find_course(REPO).config.exercise("ex03").points
+    assert not marker.exists(), "the upload's own 'solutions' ran"

@@ -38,8 +38,8 @@ OTTER_LOG = ".OTTER_LOG"
 
 
 class AutogradGraderPlugin(AbstractOtterPlugin):
-    """Plugin config keys: ``course`` (folder with config.yaml and solutions/, relative to the submission's
-    folder; default ``course``), ``lang`` (zh | en; default: the course's), ``jobs`` (default 2)."""
+    """Plugin config keys: ``course`` (the name of the course folder among the autograder's own files;
+    default ``course``), ``lang`` (zh | en; default: the course's), ``jobs`` (default 2)."""
 
     def __init__(self, submission_path, submission_metadata, plugin_config):
         super().__init__(submission_path, submission_metadata, plugin_config)
@@ -51,15 +51,25 @@ class AutogradGraderPlugin(AbstractOtterPlugin):
         planted = Path(OTTER_LOG)
         if planted.exists() or planted.is_symlink():
             planted.unlink()  # otter would unpickle it in its own process
-        course_dir = Path(self.plugin_config.get("course", "course")).resolve()
+        name = str(self.plugin_config.get("course", "course"))
+        # The course comes from the autograder's own files (<autograder>/source/files/<name>), never from
+        # the submission's folder: otter copies files/ there only where the upload has no folder of that
+        # name, so an upload shipping its own course/ would otherwise grade itself with its own "solutions".
+        own = Path(config.autograder_dir).resolve() / "source" / "files" / name
+        copied = Path(self.submission_path).resolve().parent / name
         try:
-            self._result, self._lang = grade_submission(Path(self.submission_path), course_dir, self.plugin_config)
+            if "/" in name or name in ("", ".", ".."):
+                raise GraderError(f"plugin setting course={name!r} must be a folder name among the autograder's files")
+            self._result, self._lang = grade_submission(Path(self.submission_path), own, self.plugin_config)
         except GraderError as error:
             self._failure = str(error)
         except Exception as error:  # noqa: BLE001 - every failure must reach the results, not crash otter
             self._failure = f"{type(error).__name__}: {error}"
         finally:
-            shutil.rmtree(course_dir, ignore_errors=True)
+            # Gone before otter runs anything else: ours, and the copy otter made next to the submission
+            # (or the upload's own folder of that name, which no one needs).
+            shutil.rmtree(own, ignore_errors=True)
+            shutil.rmtree(copied, ignore_errors=True)
 
     def before_execution(self, submission):
         import nbformat

@@ -88,12 +88,14 @@ def run_and_grade(plans: Sequence[ExercisePlan], sources_: Sequence[SourceFile],
 
 
 def _needs_rerun(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult, result: ExerciseResult) -> bool:
-    """Whether a shared run's verdict could have been different alone.
+    """Whether a shared run's verdict could have been different alone (always, for the grader's own failure).
 
     Not when the exercise ran first in its child (nothing of another exercise ran there before it), nor
     when the file is the course's stub, byte for byte, and was reported not attempted: an untouched
     ``raise NotImplementedError`` has that verdict in any process.
     """
+    if run.status == "sandbox_failed":
+        return True  # the grader's own failure: worth a second try in a fresh child, whatever ran first
     if run.first:
         return False
     untouched = exercise_plan.stub is not None and source.text == exercise_plan.stub

@@ -8,13 +8,18 @@ Anything off makes the whole result invalid rather than half-trusted.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Union, get_args
 
 import torch
 
 from grader.errors import GraderError
+from grader.runner.harvest import MAX_ELEMENTS
 from grader.runner.wire import Stage
+
+_MAX_DIMS = 64
+"""torch's own limit on a tensor's dimensions."""
 
 
 class InvalidResult(GraderError, ValueError):
@@ -125,8 +130,12 @@ def parse_value(raw: Any, depth: int = 0) -> Value:
         if data is not None and type(data) is not torch.Tensor:
             raise InvalidResult(f"tensor data of type {type(data).__name__}")
         shape = tuple(_field(raw, "shape", list))
-        if not all(type(n) is int and n >= 0 for n in shape):
+        if not all(type(n) is int and n >= 0 for n in shape) or len(shape) > _MAX_DIMS:
             raise InvalidResult("tensor shape")
+        if math.prod(shape) >= 1 << 63:  # no tensor can have more elements than int64 counts
+            raise InvalidResult("tensor shape out of range")
+        if data is None and math.prod(shape) <= MAX_ELEMENTS:
+            raise InvalidResult("tensor data missing")  # the harness sends the data of every tensor this small
         dtype = _field(raw, "dtype", str)
         if data is not None and (tuple(data.shape) != shape or str(data.dtype).removeprefix("torch.") != dtype):
             raise InvalidResult("tensor metadata does not match its data")

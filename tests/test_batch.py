@@ -593,3 +593,24 @@ def test_grader_failures_are_loud_on_the_command_line(course, tmp_path, monkeypa
     assert code == EXIT_GRADER_FAILED == 3
     assert "failed on 2 submission(s)" in err and "alice, bob" in err and "run the same grade command again" in err
     assert "Traceback" not in err
+
+
+def test_a_changed_submission_is_read_once_on_resume(tmp_path, course, batch_pool, monkeypatch):
+    """On a resumed run, is a submission whose files changed read once (for its key, then graded from that
+    read), and an unchanged one read once (for its key only)?"""
+    from grader.core import submissions as submissions_module
+
+    root = three_students(tmp_path / "subs")
+    grade(course, batch_pool, root, tmp_path / "out")
+    shutil.copy(SUBMISSIONS / "correct" / FILES["ex03"], root / "bob" / FILES["ex03"])  # bob fixes ex03
+    reads: list[str] = []
+    real_read = submissions_module.read
+
+    def counting_read(submission, exercises):
+        reads.append(submission.name)
+        return real_read(submission, exercises)
+
+    monkeypatch.setattr(submissions_module, "read", counting_read)
+    report = grade(course, batch_pool, root, tmp_path / "out")
+    assert report.graded == 1 and report.resumed == 2
+    assert sorted(reads) == ["alice", "bob", "carol"]

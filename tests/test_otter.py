@@ -59,13 +59,13 @@ def scores(results: dict) -> dict[str, float]:
 
 
 def test_export_writes_the_promised_files(autograder):
-    """Notebook, script, test files, otter_config.json, requirements.txt pinning torch, and the zip."""
+    """Notebook, script, test files, otter_config.json, requirements.txt pinning torch's CPU build, and the zip."""
     out = autograder.parent
     for name in ("autograd.ipynb", "autograd.py", "otter_config.json", "requirements.txt"):
         assert (out / name).is_file(), name
     assert sorted(p.name for p in (out / "tests").glob("*.py")) == [f"{e.id}.py" for e in EXERCISES]
     requirements = (out / "requirements.txt").read_text().split()
-    assert pins.torch_pin(REPO) in requirements and any("autograd-grader" in r for r in requirements)
+    assert f"{pins.torch_pin(REPO)}+cpu" in requirements and any("autograd-grader" in r for r in requirements)
     config = json.loads((out / "otter_config.json").read_text())
     assert "grader.lms.otter_plugin.AutogradGraderPlugin" in json.dumps(config["plugins"])
     ex03 = (out / "tests" / "ex03.py").read_text()
@@ -142,3 +142,24 @@ def test_an_upload_that_ships_its_own_course_grades_as_its_notebook_alone(autogr
     assert hijacked == alone
     assert hijacked["ex03"] < find_course(REPO).config.exercise("ex03").points
     assert not marker.exists(), "the upload's own 'solutions' ran"
+
+
+def test_the_zip_installs_the_pinned_cpu_environment(autograder):
+    """Does the autograder's environment ask for torch's CPU build, from PyTorch's CPU index, with the very
+    pins of requirements.txt (and nothing it does not need beyond otter's own), and one worker per quota?"""
+    import zipfile
+
+    import yaml
+
+    with zipfile.ZipFile(autograder) as archive:
+        environment = yaml.safe_load(archive.read("environment.yml"))
+        config = json.loads(archive.read("otter_config.json"))
+    pip = next(entry["pip"] for entry in environment["dependencies"] if isinstance(entry, dict))
+    torch = pins.torch_pin(REPO)
+    assert f"{torch}+cpu" in pip and torch not in pip
+    assert any(line.startswith("--extra-index-url") and line.rstrip("/").endswith("/whl/cpu") for line in pip)
+    for requirement in pins.pinned_requirements(REPO):
+        if requirement != torch:
+            assert requirement in pip, requirement
+    plugin = config["plugins"][0]["grader.lms.otter_plugin.AutogradGraderPlugin"]
+    assert plugin["jobs"] == "auto"

@@ -23,8 +23,10 @@ from grader.core.course import Course
 from grader.errors import UsageError
 from grader.core.scoring import layout
 
-from grader.lms.pins import torch_pin
+from grader.lms.pins import pinned_requirements, torch_pin
 PACKAGE_DIR = "autograd-grader"
+CPU_WHEELS = "https://download.pytorch.org/whl/cpu"
+"""PyTorch's index of CPU-only wheels."""
 GRADESCOPE_SOURCE = "/autograder/source/files"
 """Where Gradescope unpacks the zip's files/: requirements.txt installs this package from there."""
 
@@ -52,6 +54,24 @@ def test_file(exercise_id: str, title: str, tests: tuple[tuple[str, bool, float]
             "",
         ]
     return "\n".join(lines)
+
+
+def grading_requirements(course_root: Path) -> str:
+    """The autograder's requirements.txt: the grading environment's own pins, torch as its CPU build.
+
+    A bare ``torch==X`` from the default index is the CUDA build (≈2.9 GB of downloads, measured on an
+    emulated Gradescope setup); ``X+cpu`` exists only on PyTorch's CPU wheel index, so it cannot be
+    resolved to anything else.
+    """
+    torch = torch_pin(course_root)
+    lines = [f"--extra-index-url {CPU_WHEELS}"]
+    for requirement in pinned_requirements(course_root):
+        if requirement == torch:
+            lines.append(requirement.split(";")[0].strip() + ("" if "+" in requirement else "+cpu"))
+        else:
+            lines.append(requirement)
+    lines.append(f"{GRADESCOPE_SOURCE}/{PACKAGE_DIR}[otter]")
+    return "\n".join(lines) + "\n"
 
 
 def export_otter(course: Course, out: Path) -> Path:
@@ -87,12 +107,12 @@ def export_otter(course: Course, out: Path) -> Path:
         "lang": "python",
         "show_stdout": False,
         "show_hidden": False,
-        "plugins": [{"grader.lms.otter_plugin.AutogradGraderPlugin": {"course": "course", "jobs": 2}}],
+        # jobs "auto": one grading worker where the container's CPU quota is one CPU or less (Gradescope's
+        # default is 0.5), read from the cgroup when grading starts (grader.lms.cpu_quota).
+        "plugins": [{"grader.lms.otter_plugin.AutogradGraderPlugin": {"course": "course", "jobs": "auto"}}],
     }
     (out / "otter_config.json").write_text(json.dumps(otter_config, indent=2) + "\n", "utf-8")
-    (out / "requirements.txt").write_text(
-        f"{torch_pin(course.root)}\n{GRADESCOPE_SOURCE}/{PACKAGE_DIR}[otter]\n", "utf-8"
-    )
+    (out / "requirements.txt").write_text(grading_requirements(course.root), "utf-8")
 
     zip_path = out / "autograder.zip"
     previous = Path.cwd()

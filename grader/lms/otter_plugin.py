@@ -31,6 +31,7 @@ from otter.test_files.abstract_test import TestCaseResult
 from grader.core.course import find_course
 from grader.errors import GraderError
 from grader.i18n import resolve_language
+from grader.lms.cpu_quota import default_jobs
 from grader.render.feedback import check_lines, exercise_problem_lines
 from grader.core.results import SubmissionResult
 
@@ -39,7 +40,8 @@ OTTER_LOG = ".OTTER_LOG"
 
 class AutogradGraderPlugin(AbstractOtterPlugin):
     """Plugin config keys: ``course`` (the name of the course folder among the autograder's own files;
-    default ``course``), ``lang`` (zh | en; default: the course's), ``jobs`` (default 2)."""
+    default ``course``), ``lang`` (zh | en; default: the course's), ``jobs`` (a number, or ``auto``: from the
+    container's CPU quota, the default)."""
 
     def __init__(self, submission_path, submission_metadata, plugin_config):
         super().__init__(submission_path, submission_metadata, plugin_config)
@@ -118,7 +120,8 @@ def grade_submission(path: Path, course_dir: Path, settings: dict) -> tuple[Subm
     lang = resolve_language(settings.get("lang"), course.config.language)
     kind = submissions.KIND_NOTEBOOK if path.suffix.lower() == ".ipynb" else submissions.KIND_SCRIPT
     files = submissions.read(submissions.Submission(path.stem, path, kind), course.exercises)
-    with Pool(jobs=int(settings.get("jobs", 2))) as pool:
+    jobs = settings.get("jobs", "auto")
+    with Pool(jobs=default_jobs() if jobs == "auto" else int(jobs)) as pool:
         plans = pipeline.plan(course, course.config.exercise_ids, include_hidden=True)
         result = pipeline.grade_files(files, plans, pool)
     return result, lang

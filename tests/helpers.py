@@ -7,6 +7,7 @@ Test modules import these (``from helpers import REPO``); pytest fixtures live i
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from grader.core.results import ExerciseResult
@@ -31,6 +32,16 @@ COURSE = load_config(REPO / "config.yaml")
 """The repository's course config, loaded once: its exercises are course data, not package constants."""
 EXERCISES = COURSE.exercises
 EXERCISE_IDS = COURSE.exercise_ids
+
+
+def copy_course(root: Path, config: bool = True) -> Path:
+    """A copy of this repository's course at ``root``: exercises/, solutions/ and (unless ``config`` is
+    False) config.yaml, for tests that change a file of it without touching the repository."""
+    for folder in ("exercises", "solutions"):
+        shutil.copytree(REPO / folder, root / folder)
+    if config:
+        shutil.copy(REPO / "config.yaml", root / "config.yaml")
+    return root
 
 
 def spec(exercise_id: str):

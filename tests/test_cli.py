@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader import cli
+from helpers import copy_course
 
 REPO = Path(__file__).resolve().parent.parent
 SUBMISSIONS = Path("tests") / "fixtures" / "submissions"
@@ -98,10 +98,7 @@ def test_outside_a_course_the_locale_picks_the_language(tmp_path, in_repo, capsy
 
 def test_plot_writes_a_png_in_the_course(tmp_path, in_repo, capsys):
     """Does `check ex06 --plot` write a PNG into the course folder and print its path?"""
-    course = tmp_path / "course"
-    for folder in ("exercises", "solutions"):
-        shutil.copytree(REPO / folder, course / folder)
-    shutil.copy(REPO / "config.yaml", course / "config.yaml")
+    course = copy_course(tmp_path / "course")
     submission = REPO / SUBMISSIONS / "correct" / "ex06_sin_cos.py"
     code = cli.main(["--course", str(course), "check", "ex06", "--plot", "--file", str(submission)])
     out = capsys.readouterr().out

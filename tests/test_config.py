@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import yaml
 from grader import cli
 from grader.core.config import load_config
 from grader.errors import ConfigError
-from helpers import REPO
+from helpers import copy_course, REPO
 
 CONFIG = REPO / "config.yaml"
 
@@ -173,8 +172,7 @@ def test_missing_config_says_where_to_run(tmp_path):
 
 def test_cli_with_broken_config_exits_2_with_one_line(tmp_path, capsys):
     """Does `grader check` with a broken config exit 2 and print one 'grader:' line, no traceback?"""
-    for folder in ("exercises", "solutions"):
-        shutil.copytree(REPO / folder, tmp_path / folder)
+    copy_course(tmp_path, config=False)
     write_config(tmp_path, broken(lambda d: d["exercises"]["ex03"].update(pionts=3)))
     code = cli.main(["--course", str(tmp_path), "check", "ex03"])
     captured = capsys.readouterr()

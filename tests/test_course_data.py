@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import FIXTURES, REPO
+from helpers import copy_course, FIXTURES, REPO
 
 EX07 = FIXTURES / "course_ex07"
 STUB = "ex07_sum_cubes.py"
@@ -28,9 +28,7 @@ STUB = "ex07_sum_cubes.py"
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> Path:
     """The repository's course with ex07 added: a stub, a solution and a config block."""
-    root = tmp_path_factory.mktemp("course") / "course"
-    for folder in ("exercises", "solutions"):
-        shutil.copytree(REPO / folder, root / folder)
+    root = copy_course(tmp_path_factory.mktemp("course") / "course", config=False)
     shutil.copy2(EX07 / "exercises" / STUB, root / "exercises" / STUB)
     shutil.copy2(EX07 / "solutions" / STUB, root / "solutions" / STUB)
     config = (REPO / "config.yaml").read_text("utf-8").rstrip("\n") + "\n\n"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, SUBMISSIONS
+from helpers import copy_course, REPO, SUBMISSIONS
 
 KERNEL = """
 import json, os, signal, sys, time
@@ -41,11 +41,7 @@ print(json.dumps({"pid": os.getpid(), "calls": calls}))
 @pytest.fixture
 def course_copy(tmp_path) -> Path:
     """A course whose exercises/ex03 is a correct answer, so a check passes."""
-    root = tmp_path / "course"
-    root.mkdir()
-    shutil.copy(REPO / "config.yaml", root / "config.yaml")
-    for folder in ("exercises", "solutions"):
-        shutil.copytree(REPO / folder, root / folder)
+    root = copy_course(tmp_path / "course")
     shutil.copy(SUBMISSIONS / "correct" / "ex03_sum_backward.py", root / "exercises" / "ex03_sum_backward.py")
     return root
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.commands.session import zygote_children
-from helpers import REPO, SUBMISSIONS
+from helpers import copy_course, REPO, SUBMISSIONS
 
 CORRECT = SUBMISSIONS / "correct" / "ex03_sum_backward.py"
 WEIGHTED = SUBMISSIONS / "ex03_weighted" / "ex03_sum_backward.py"
@@ -93,12 +93,7 @@ def save_by_rename(path: Path, data: bytes) -> None:
 @pytest.fixture
 def course_copy(tmp_path) -> Path:
     """A course folder of our own (its config.yaml can be broken without touching the repository's)."""
-    root = tmp_path / "course"
-    root.mkdir()
-    shutil.copy(REPO / "config.yaml", root / "config.yaml")
-    for folder in ("exercises", "solutions"):
-        shutil.copytree(REPO / folder, root / folder)
-    return root
+    return copy_course(tmp_path / "course")
 
 
 def test_watch_rechecks_each_save_and_stops_on_ctrl_c(tmp_path):

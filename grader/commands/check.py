@@ -103,7 +103,7 @@ def run(args) -> int:
         else:
             from grader.render.terminal import render_submission
 
-            print(render_submission(result, course.config, lang, verbose=args.verbose, color=_color()), end="")
+            print(render_submission(result, course.config, lang, verbose=args.verbose, color=use_color()), end="")
         if args.plot:
             from grader.render import plots
 
@@ -143,7 +143,8 @@ def warn_missing_layers(pool: Pool) -> None:
         print(f"grader: isolation: {reason}", file=sys.stderr)
 
 
-def _color() -> bool:
+def use_color() -> bool:
+    """Colour only on a terminal, and never with NO_COLOR or TERM=dumb."""
     import sys
 
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"

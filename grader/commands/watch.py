@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.commands.check import check, display_path, exercises_for, source_paths, warn_missing_layers
+from grader.commands.check import check, display_path, exercises_for, source_paths, use_color, warn_missing_layers
 from grader.commands.error_words import error_sentence
 from grader.commands.exit_codes import EXIT_OK
 from grader.core.course import CONFIG_NAME, Course, find_course
@@ -162,14 +162,10 @@ class Watcher:
             return
         took = time.perf_counter() - started
         report = render_submission(checked.result, self.course.config, lang, verbose=self.args.verbose,
-                                   color=_color())
+                                   color=use_color())
         files = ", ".join(display_path(path) for path in self.paths.values())
         print(report, end="" if report.endswith("\n") else "\n")
         print(text("watch.took", lang, seconds=took, files=files), flush=True)
 
     def say_error(self, error: GraderError) -> None:
         print(f"grader: {error_sentence(error, self.args.lang, self.course.root)}", file=sys.stderr, flush=True)
-
-
-def _color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"

@@ -12,9 +12,10 @@ from grader.i18n import text
 TOP_MISCONCEPTIONS = 5
 # Problems that say nothing about autograd understanding: counted apart from misconceptions.
 PROBLEM_KEYS = frozenset({
-    "not_submitted", "not_attempted", "timeout", "crashed", "memory_exceeded", "no_result", "invalid_result", "sandbox_failed", "grader_error",
-    "syntax_error", "import_error", "raised_at_import", "missing_function", "not_utf8", "unreadable",
-    "file_too_large", "zip_corrupt", "notebook_corrupt", "submission_empty", "submission_unreadable",
+    "not_submitted", "not_attempted", "timeout", "crashed", "memory_exceeded", "no_result", "invalid_result",
+    "sandbox_failed", "grader_error", "syntax_error", "import_error", "raised_at_import", "missing_function",
+    "not_utf8", "unreadable", "file_too_large", "zip_corrupt", "notebook_corrupt", "submission_empty",
+    "submission_too_deep", "submission_unreadable",
     "source_check_gated", "raised", "mismatch", "called_exit", "recursion", "out_of_memory",
 })
 

@@ -38,6 +38,12 @@ MESSAGES = MappingProxyType({
     "submission_empty": "The submission {name} is empty: it holds no exercise files.",
     "zip_corrupt": "{name} is not a readable zip archive (damaged or incomplete); upload it again.",
     "notebook_corrupt": "{name} is not a readable Jupyter notebook ({error}); save it from Jupyter again.",
+    "canvas_unnamed": "{file} in the Canvas download is not named lastfirst_userid_fileid_name, so its student "
+                      "cannot be told; grade it by hand or download the submissions from Canvas again.",
+    "canvas_unplaced": "{file} was not graded: it is not an exercise file (name it like ex03_sum_backward.py or "
+                       "ex03.py), a notebook or a zip holding them.",
+    "canvas_nothing_placed": "None of the files handed in ({files}) is an exercise file, a notebook or a zip holding "
+                             "them; name each file like ex03_sum_backward.py and resubmit.",
     # --- errors raised while a case ran ------------------------------------
     "raised": "{file}, line {line}: {type}: {error}\n    {code}",
     "no_requires_grad": "{file}, line {line}: {error}\n    {code}\nbackward() needs a graph: call `x.requires_grad_(True)` on "

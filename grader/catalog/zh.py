@@ -27,6 +27,12 @@ MESSAGES = MappingProxyType({
     "submission_empty": "提交 {name} 是空的：里面没有练习文件。",
     "zip_corrupt": "{name} 不是可读的 zip 压缩包（已损坏或不完整）；请重新上传。",
     "notebook_corrupt": "{name} 不是可读的 Jupyter 笔记本（{error}）；请在 Jupyter 中重新保存。",
+    "canvas_unnamed": "Canvas 下载包中的 {file} 不是按 lastfirst_userid_fileid_name 命名的，无法判断属于哪位学生；"
+                      "请手动评分，或从 Canvas 重新下载提交。",
+    "canvas_unplaced": "{file} 没有评分：它不是练习文件（请命名为 ex03_sum_backward.py 或 ex03.py），"
+                       "也不是包含练习文件的笔记本或 zip。",
+    "canvas_nothing_placed": "提交的文件（{files}）中没有练习文件、笔记本或包含练习文件的 zip；"
+                             "请把每个文件命名为 ex03_sum_backward.py 这样的名字后重新提交。",
     # --- 运行某个用例时抛出的错误 --------------------------------------------
     "raised": "{file} 第 {line} 行：{type}：{error}\n    {code}",
     "no_requires_grad": "{file} 第 {line} 行：{error}\n    {code}\nbackward() 需要计算图：请在计算 y 之前先对输入调用 "

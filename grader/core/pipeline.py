@@ -144,4 +144,4 @@ def grade_files(files: SubmissionFiles, plans: tuple[ExercisePlan, ...], pool: P
     except Exception as error:  # noqa: BLE001 - one submission's failure must not stop a class's grading
         detail = f"{type(error).__name__}: {error}"[:200]
         exercises = tuple(scoring.grader_error(p.spec, p.cases, s, detail) for p, s in zip(plans, sources_))
-    return SubmissionResult(files.submission.name, exercises, files.problem)
+    return SubmissionResult(files.submission.name, exercises, files.problem, files.notes)

@@ -105,6 +105,8 @@ class SubmissionResult:
     exercises: tuple[ExerciseResult, ...]
     problem: Message | None = None
     """A problem with the submission as a whole (a corrupt zip, an empty folder)."""
+    notes: tuple[Message, ...] = ()
+    """Worth telling the student, costing no points: files handed in that could not be placed."""
 
     @property
     def score(self) -> float:

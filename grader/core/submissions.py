@@ -24,6 +24,7 @@ import hashlib
 import os
 import re
 import stat
+import tempfile
 import zipfile
 from collections import deque
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ _MAX_DEPTH = 16
 _MAX_ENTRIES = 20_000
 """Files and folders a directory submission's search looks at before it stops."""
 _MAX_ZIP_MEMBERS = 10_000
+_MAX_NESTED_ZIP_BYTES = 64 << 20
 # What reading a damaged or hostile zip can raise (zipfile has no single error type).
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, OSError, EOFError,
                ValueError)
@@ -81,6 +83,8 @@ class SubmissionFiles:
     scopes: tuple[tuple[str, str], ...] = ()
     """Notebooks: per exercise with banned operations, the source the scan for them reads (the cells
     defining the function, not a plotting cell that draws cos for comparison)."""
+    notes: tuple[Message, ...] = ()
+    """What the student should know but that costs no points: files handed in that could not be placed."""
 
     def file(self, exercise_id: str) -> bytes | None:
         return dict(self.files).get(exercise_id)
@@ -144,32 +148,50 @@ def discover(folders: list[Path]) -> tuple[Submission, ...]:
     return tuple(found[name] for name in sorted(found))
 
 
-# Canvas names each file of a bulk download  <lastfirst>[_LATE]_<user id>_<submission id>_<original name>,
-# and a resubmitted file's original name gains "-1", "-2", ...
-_CANVAS_NAME = re.compile(r"^(?P<student>[^_/]+)(?:_LATE)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+# Canvas names each file of a bulk download  <lastfirst>[_late]_<user id>_<attachment id>_<original name>:
+# the student part lowercased, the late mark in any case, and a resubmitted file's original name gains
+# "-1", "-2", ... before its extension.
+_CANVAS_NAME = re.compile(r"^(?P<student>[^/]+?)(?:_late)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>[^/]+)$",
+                          re.IGNORECASE)
+_RESUBMITTED = re.compile(r"-\d+$")
+# What a Canvas student may hand in besides exercise files: the same containers folder mode grades.
+_CONTAINERS = {".ipynb": KIND_NOTEBOOK, ".zip": KIND_ZIP}
 
 
 def canvas_submissions(bulk_zip: Path) -> tuple[Submission, ...]:
-    """One submission per student in a Canvas bulk download; raises UsageError if it is not one."""
+    """One submission per student in a Canvas bulk download; raises UsageError if it is not one.
+
+    A member not named as Canvas names students' files becomes a submission of its own (named after the
+    file, with no Canvas id), so that it is graded, reported and never silently dropped.
+    """
     try:
         with zipfile.ZipFile(bulk_zip) as archive:
             names = [m.filename for m in archive.infolist()[:_MAX_ZIP_MEMBERS] if not m.is_dir()]
     except _ZIP_ERRORS:
         raise UsageError(f"{bulk_zip}: is not a readable zip; download the submissions from Canvas again.") from None
-    students: dict[tuple[str, str], list[str]] = {}
+    # Keyed by the Canvas user id, the student's identity: the name part only labels the folder.
+    students: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
+    strays: list[str] = []
     for name in names:
+        if "__MACOSX/" in name or name.rsplit("/", 1)[-1].startswith("."):
+            continue  # archive tool litter, not anyone's submission
         match = _CANVAS_NAME.match(name.rsplit("/", 1)[-1])
         if match:
-            students.setdefault((match["student"], match["user"]), []).append(name)
+            students.setdefault(match["user"], []).append(name)
+            label = match["student"].lower()
+            labels[match["user"]] = min(labels.get(match["user"], label), label, key=lambda n: (len(n), n))
+        else:
+            strays.append(name)
     if not students:
         raise UsageError(
             f"{bulk_zip}: holds no Canvas-named files (lastfirst_12345_67890_ex03.py); "
             "pass a folder of submissions, or Canvas's 'Download Submissions' zip."
         )
-    return tuple(
-        Submission(display_name(f"{student}_{user}"), bulk_zip, KIND_CANVAS, tuple(sorted(members)), user)
-        for (student, user), members in sorted(students.items())
-    )
+    found = [Submission(display_name(f"{labels[user]}_{user}"), bulk_zip, KIND_CANVAS, tuple(sorted(members)), user)
+             for user, members in sorted(students.items(), key=lambda item: (labels[item[0]], item[0]))]
+    found += [Submission(display_name(name.replace("/", "_")), bulk_zip, KIND_CANVAS, (name,)) for name in strays]
+    return tuple(found)
 
 
 def read(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
@@ -305,20 +327,77 @@ def _zip_members(submission: Submission, exercises: tuple[ExerciseSpec, ...], ch
 
 
 def _from_canvas(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
-    """A student's files in the bulk zip, matched to exercises by their original names (ex03.py,
-    ex03_sum_backward.py, ex03_sum_backward-1.py); of several versions, the newest submission id wins."""
-    chosen: dict[str, tuple[int, str]] = {}
+    """A student's files in the bulk zip, placed as folder mode places them.
+
+    An exercise file counts by its original name (``ex03.py``, ``ex03_sum_backward.py``,
+    ``ex03_sum_backward-1.py``, any case); a notebook or a zip is read as folder mode reads one. When
+    several files provide an exercise, the newest (highest attachment id) wins. Every file that provides
+    nothing is named in a note, and a student none of whose files could be placed gets a problem naming them.
+    """
+    if not submission.canvas_id:
+        name = submission.members[0].rsplit("/", 1)[-1]
+        return _empty(submission, exercises, message("canvas_unnamed", file=display_name(name)))
+    chosen: dict[str, tuple[int, bytes | None, str]] = {}
+    unplaced: list[str] = []
+    scopes: dict[str, str] = {}
     for member in submission.members:
         match = _CANVAS_NAME.match(member.rsplit("/", 1)[-1])
-        if match is None or not match["file"].endswith(".py"):
+        if match is None:
             continue
-        stem = re.sub(r"-\d+$", "", match["file"][:-3])
-        exercise_id = resolve_exercise(exercises, stem) or resolve_exercise(exercises, stem.split("_")[0])
-        version = int(match["submission"])
-        if exercise_id and (exercise_id not in chosen or version > chosen[exercise_id][0]):
-            chosen[exercise_id] = (version, member)
-    members = {exercise_id: member for exercise_id, (_, member) in chosen.items()}
-    return _zip_members(submission, exercises, members, shown={e: m.rsplit("/", 1)[-1] for e, m in members.items()})
+        original, version = match["file"], int(match["submission"])
+        stem, dot, extension = original.rpartition(".")
+        stem = _RESUBMITTED.sub("", stem) if dot else original
+        extension = f".{extension.lower()}" if dot else ""
+        provided: dict[str, bytes | None] = {}
+        if extension == ".py":
+            exercise_id = resolve_exercise(exercises, stem) or resolve_exercise(exercises, stem.split("_")[0])
+            if exercise_id:
+                try:
+                    provided[exercise_id] = _member_bytes(submission.path, member, MAX_SOURCE_BYTES + 1)
+                except _ZIP_ERRORS:  # one damaged member costs that file, not the student's other files
+                    unplaced.append(original)
+                    continue
+        elif extension in _CONTAINERS:
+            inner = _read_container(submission, member, _CONTAINERS[extension], exercises)
+            if inner.problem is not None and not any(data for _, data in inner.files):
+                unplaced.append(original)
+                continue
+            provided = {exercise_id: data for exercise_id, data in inner.files if data is not None}
+            scopes.update(inner.scopes)
+        for exercise_id, data in provided.items():
+            if exercise_id not in chosen or version > chosen[exercise_id][0]:
+                chosen[exercise_id] = (version, data, original)
+        if not provided:
+            unplaced.append(original)
+    notes = tuple(message("canvas_unplaced", file=display_name(name)) for name in sorted(unplaced))
+    if not chosen:
+        listed = ", ".join(display_name(name) for name in sorted(unplaced)) or "-"
+        return _empty(submission, exercises, message("canvas_nothing_placed", files=listed))
+    files = tuple((e.id, chosen[e.id][1] if e.id in chosen else None) for e in exercises)
+    display = tuple((e.id, display_name(chosen[e.id][2]) if e.id in chosen else e.filename) for e in exercises)
+    return SubmissionFiles(submission, files, display, scopes=tuple(scopes.items()), notes=notes)
+
+
+def _member_bytes(bulk_zip: Path, member: str, cap: int) -> bytes:
+    with zipfile.ZipFile(bulk_zip) as archive, archive.open(member) as handle:
+        return handle.read(cap)
+
+
+def _read_container(submission: Submission, member: str, kind: str,
+                    exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
+    """A notebook or zip inside the bulk zip, read exactly as the same file in a folder would be."""
+    cap = _MAX_NOTEBOOK_BYTES if kind == KIND_NOTEBOOK else _MAX_NESTED_ZIP_BYTES
+    try:
+        data = _member_bytes(submission.path, member, cap + 1)
+    except _ZIP_ERRORS:
+        return _empty(submission, exercises, message("zip_corrupt", name=display_name(member)))
+    if len(data) > cap:
+        return _empty(submission, exercises, message("zip_corrupt", name=display_name(member)))
+    suffix = ".ipynb" if kind == KIND_NOTEBOOK else ".zip"
+    with tempfile.TemporaryDirectory(prefix="grader-canvas-") as folder:
+        path = Path(folder) / f"member{suffix}"
+        path.write_bytes(data)
+        return read(Submission(submission.name, path, kind), exercises)
 
 
 def _from_notebook(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:

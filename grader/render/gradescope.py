@@ -20,6 +20,7 @@ def results_json(result: SubmissionResult, config: CourseConfig, lang: str) -> d
     ]
     if result.problem is not None:
         summary.insert(0, say(result.problem, lang))
+    summary += [say(note, lang) for note in result.notes]
     return {
         "score": round(result.score, 4),
         "max_score": round(result.max_score, 4),

@@ -211,7 +211,7 @@ def test_adversarial_submission_is_contained(name, course, batch_pool, arena):
     # Nothing escaped: the output folder holds exactly what the grader writes, the submissions
     # folder is byte-for-byte (and mtime-for-mtime) what it was, no payload ran, no process is left.
     assert _files(out) == {
-        "grades.csv", "summary.json",
+        "grades.csv", "report.html", "summary.json",
         "correct/results.json", "correct/grade.json",
         f"{name}/results.json", f"{name}/grade.json",
     }

@@ -379,7 +379,7 @@ def test_symlink_to_solutions_is_not_followed(kinds, course):
 def test_kinds_leave_the_submissions_untouched(kinds):
     assert tree(kinds["submissions"]) == kinds["before"]
     assert sorted(p.name for p in kinds["out"].iterdir()) == [
-        "dave", "empty", "erin", "frank", "grades.csv", "summary.json", "x"]
+        "dave", "empty", "erin", "frank", "grades.csv", "report.html", "summary.json", "x"]
 
 
 @pytest.mark.slow

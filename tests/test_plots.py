@@ -43,3 +43,35 @@ def test_chinese_plot_draws_with_the_chosen_font(course, pool, tmp_path, monkeyp
         warnings.simplefilter("ignore")  # "Glyph ... missing from font(s) DejaVu Sans"
         (written,) = plots.write_plots(checked, tmp_path, "zh")
     assert written.read_bytes().startswith(PNG)
+
+
+def test_figure_style_draws_an_ascii_minus_and_restores_everything():
+    """Inside figure_style is the minus sign ASCII (CJK fonts lack U+2212) and are warnings and the font log
+    level as before once it ends?"""
+    import logging
+
+    import matplotlib
+
+    font_log = logging.getLogger("matplotlib.font_manager")
+    before = (list(warnings.filters), font_log.level, matplotlib.rcParams["axes.unicode_minus"])
+    with plots.figure_style("zh"):
+        assert matplotlib.rcParams["axes.unicode_minus"] is False
+        assert font_log.level >= logging.ERROR
+    assert (list(warnings.filters), font_log.level, matplotlib.rcParams["axes.unicode_minus"]) == before
+
+
+def test_chinese_plot_lets_no_font_warning_reach_the_terminal(course, pool, tmp_path, monkeypatch, caplog, capfd):
+    """Drawn with a font that lacks the Chinese glyphs (DejaVu Sans standing in for a CJK font), does the plot
+    emit no warning and log nothing from matplotlib's font manager?"""
+    monkeypatch.setattr(plots, "CJK_FONTS", ("DejaVu Sans",))
+    path = SUBMISSIONS / "correct" / exercise("ex06").filename
+    checked = checking.check(course, ("ex06",), {"ex06": path}, pool)
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("DEBUG", logger="matplotlib"):
+        warnings.simplefilter("always")
+        (written,) = plots.write_plots(checked, tmp_path, "zh")
+    assert written.read_bytes().startswith(PNG)
+    assert [str(w.message) for w in caught] == []
+    assert [r.getMessage() for r in caplog.records
+            if r.name.startswith("matplotlib.font_manager") and r.levelno >= 30] == []
+    assert "Glyph" not in capfd.readouterr().err

@@ -182,7 +182,7 @@ def test_any_byte_string_is_a_name(tmp_path, course, batch_pool, capsys):
             path.read_bytes().decode("utf-8")
         assert os.fsencode(path.name).decode("utf-8")
     # The dot names did not land in OUT's parent or in OUT itself.
-    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["canvas.csv", "grades.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["canvas.csv", "grades.csv", "report.html", "summary.json"]
 
 
 def test_display_name_is_printable_utf8():

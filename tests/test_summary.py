@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from grader.catalog import en
 from grader.core.records import ExerciseRecord, GradeRecord
 from grader.i18n import text
-from grader.render.summary import PROBLEM_KEYS, TOP_MISCONCEPTIONS, summary_json
+from grader.render.summary import (PROBLEM_KEYS, TOP_MISCONCEPTIONS, is_problem, misconception_id,
+                                   misconception_title, summary_json)
 
 LAYERS = {"landlock": True, "seccomp": True}
 
@@ -68,18 +70,65 @@ def test_problems_are_counted_apart_from_misconceptions(course, records, first):
     """Is a problem such as 'mismatch' listed under problems, never among the autograd misconceptions?"""
     summary = summary_json(records, course.config, LAYERS, hidden=True)
     entry = summary["exercises"][first.id]
-    assert entry["problems"] == {"mismatch": 1}
+    assert [(p["id"], p["count"], p["students"]) for p in entry["problems"]] == [("mismatch", 1, ["bob"])]
     assert [m["key"] for m in entry["misconceptions"]] == ["hint.not_zeroed"]
-    assert [m["key"] for m in summary["misconceptions"]] == ["hint.not_zeroed"]
+    assert [m["id"] for m in summary["misconceptions"]] == ["not_zeroed"]
 
 
-def test_misconceptions_carry_a_label_in_both_languages(course, records):
-    """Is each misconception labelled by the first sentence of its catalogue message, in English and Chinese?"""
+def test_misconceptions_are_named_by_their_instructor_title_in_both_languages(course, records):
+    """Is each misconception named by its catalogue title (misconception.<id>), with the students concerned?"""
     (top,) = summary_json(records, course.config, LAYERS, hidden=True)["misconceptions"]
-    assert top["count"] == 1
+    assert (top["id"], top["count"], top["students"]) == ("not_zeroed", 1, ["bob"])
     for lang in ("en", "zh"):
-        assert top[lang] and text("hint.not_zeroed", lang).startswith(top[lang].rstrip(".。"))
-        assert len(top[lang]) < len(text("hint.not_zeroed", lang))
+        assert top[lang] == text("misconception.not_zeroed", lang) and top[lang] != text("hint.not_zeroed", lang)
+    assert top["en"] != top["zh"]
+
+
+@pytest.mark.parametrize("key, mid", [
+    ("hint.accumulated_twice", "accumulated_twice"), ("no_grad_fn.call_backward", "no_grad_fn"),
+    ("grad_none", "grad_none"), ("banned.cos", "banned_use"), ("accumulated_twice", "accumulated_twice"),
+])
+def test_misconception_id_follows_the_shared_vocabulary(key, mid):
+    """Is a key's id the key without 'hint.' and without what follows its first '.' (and an id its own id)?"""
+    assert misconception_id(key) == mid
+
+
+def test_every_message_key_recorded_today_has_a_title_and_none_is_half_filled(course, first):
+    """Do the keys whose messages need parameters ('{k:g}', '{file}, line {line}') get a whole title, with no
+    placeholder, no '…' and no 'line' left, in both languages?"""
+    keys = [k for k in en.MESSAGES if not k.startswith(("ui.", "plot.", "error.", "watch.", "report.",
+                                                         "misconception."))]
+    records = tuple(GradeRecord(name=f"s{i}", key=str(i), exercises=(exercise(first, 0.0, key),))
+                    for i, key in enumerate(keys))
+    summary = summary_json(records, course.config, LAYERS, hidden=True)
+    entry = summary["exercises"][first.id]
+    named = entry["misconceptions"] + entry["problems"]
+    assert {e["id"] for e in entry["problems"]} == {misconception_id(k) for k in keys if is_problem(k)}
+    untitled = sorted({misconception_id(k) for k in keys} - {k.removeprefix("misconception.") for k in en.MESSAGES})
+    assert untitled == [], "give these ids a misconception.<id> title in both catalogues"
+    for item in named:
+        for lang in ("en", "zh"):
+            words = item[lang]
+            assert words == text(f"misconception.{item['id']}", lang)
+            assert not re.search(r"\{[^{}]*\}|…,|line …|\?", words), words
+
+
+def test_an_id_without_a_title_is_named_by_a_whole_generic_sentence(course, first):
+    """Does an id the catalogue has no title for get a sentence naming the raw id, not a half-filled message?"""
+    records = (GradeRecord(name="x", key="x", exercises=(exercise(first, 0.0, "hint.brand_new_mistake"),)),)
+    (entry,) = summary_json(records, course.config, LAYERS, hidden=True)["misconceptions"]
+    assert entry["id"] == "brand_new_mistake"
+    for lang in ("en", "zh"):
+        assert entry[lang] == misconception_title("brand_new_mistake", lang)
+        assert "brand_new_mistake" in entry[lang] and "{" not in entry[lang]
+
+
+def test_keys_of_one_id_count_a_student_once(course, first):
+    """Are two keys of one misconception in one exercise (no_grad_fn and its call_backward wording) one student?"""
+    records = (GradeRecord(name="x", key="x", exercises=(
+        exercise(first, 0.0, "no_grad_fn", "no_grad_fn.call_backward"),)),)
+    (entry,) = summary_json(records, course.config, LAYERS, hidden=True)["misconceptions"]
+    assert (entry["id"], entry["count"], entry["students"]) == ("no_grad_fn", 1, ["x"])
 
 
 def test_only_the_most_common_misconceptions_are_listed(course, first):

@@ -46,6 +46,7 @@ from grader.errors import UsageError
 from grader.i18n import resolve_language
 from grader.render.canvas_csv import canvas_csv
 from grader.render.grades_csv import grades_csv
+from grader.render import report_html
 from grader.render.progress import Progress
 from grader.render.summary import summary_json
 from grader.runner.pool import Pool
@@ -55,7 +56,8 @@ _KEEP_READ_BYTES = 1 << 20
 GRADES_CSV = "grades.csv"
 SUMMARY_JSON = "summary.json"
 CANVAS_CSV = "canvas.csv"
-RUN_FILES = (GRADES_CSV, SUMMARY_JSON, CANVAS_CSV)
+REPORT_HTML = "report.html"
+RUN_FILES = (GRADES_CSV, SUMMARY_JSON, CANVAS_CSV, REPORT_HTML)
 """Every file ``grade`` writes at the top level of OUT: no submission's folder may take one of these names."""
 
 # grader.core.pipeline and grader.render.gradescope import torch: they are imported where they are used,
@@ -162,6 +164,9 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
     summary = summary_json(ordered, course.config, layers, hidden=not options.public_only,
                            grader_failures=tuple(failed))
     write_atomic(options.out / SUMMARY_JSON, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    checks = report_html.check_tallies(options.out, (folders_of[s.name] for s in found))
+    write_atomic(options.out / REPORT_HTML, report_html.report_html(ordered, summary, course.config, options.lang,
+                                                                      checks))
     return BatchReport(ordered, len(todo), len(found) - len(todo), layers, tuple(failed))
 
 
@@ -251,7 +256,7 @@ def run(args) -> int:
                   "graded so far is kept.", file=sys.stderr)
             return EXIT_OUTPUT_FAILED
     print(f"graded {report.graded} submission(s), {report.resumed} unchanged since the last run; "
-          f"results in {args.out}/ (grades.csv, summary.json, <submission>/results.json)")
+          f"results in {args.out}/ (grades.csv, summary.json, report.html, <submission>/results.json)")
     if report.grader_failures:
         names = ", ".join(report.grader_failures[:10]) + (" ..." if len(report.grader_failures) > 10 else "")
         print(f"grader: the grader itself failed on {len(report.grader_failures)} submission(s), not through "

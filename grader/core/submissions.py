@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.core.exercises import ExerciseSpec, resolve_exercise
-from grader.core.notebook_cells import NotANotebook, code_cells
+from grader.core.notebook_cells import NotANotebook, code_cells, exercise_scope, without_grader_calls
 from grader.core.results import Message, message
 from grader.core.submission_names import display_name
 from grader.core.sources import MAX_SOURCE_BYTES
@@ -174,12 +174,12 @@ def canvas_submissions(bulk_zip: Path) -> tuple[Submission, ...]:
     labels: dict[str, str] = {}
     strays: list[str] = []
     for name in names:
-        if "__MACOSX/" in name or name.rsplit("/", 1)[-1].startswith("."):
+        if name.startswith("__MACOSX/") or "/__MACOSX/" in name or name.rsplit("/", 1)[-1] in (".DS_Store",):
             continue  # archive tool litter, not anyone's submission
         match = _CANVAS_NAME.match(name.rsplit("/", 1)[-1])
         if match:
             students.setdefault(match["user"], []).append(name)
-            label = match["student"].lower()
+            label = match["student"]
             labels[match["user"]] = min(labels.get(match["user"], label), label, key=lambda n: (len(n), n))
         else:
             strays.append(name)
@@ -407,11 +407,11 @@ def _from_notebook(submission: Submission, exercises: tuple[ExerciseSpec, ...]) 
     except NotANotebook as error:
         return _empty(submission, exercises, message("notebook_corrupt", name=display_name(submission.path.name),
                                                      error=str(error)))
-    program = "\n\n".join(_without_magics(source) for source in sources)
-    scopes = {
-        spec.id: "\n\n".join(_without_magics(s) for s in sources if f"def {spec.function}(" in s)
-        for spec in exercises if spec.banned
-    }
+    # Every code cell runs (a helper defined in another cell is part of the exercise), except the
+    # student copy's `grader.check(...)` statements, which only the kernel can run.
+    cells = [without_grader_calls(_without_magics(source)) for source in sources]
+    program = "\n\n".join(cells)
+    scopes = {spec.id: exercise_scope(cells, spec.function) for spec in exercises if spec.banned}
     return _whole_program(submission, exercises, program.encode("utf-8"), scopes)
 
 

@@ -103,6 +103,96 @@ MESSAGES = MappingProxyType({
     "source_check_gated": "No cosine found; this check counts once your derivative is right.",
     "hint.returned_sin": "You returned sin(x) itself: return its derivative, `x.grad` after `y.sum().backward()`.",
     "hint.negated_cosine": "Your result is -cos(x): check the sign.",
+    # --- diagnosis from what the code did ---
+    "hint.new_leaf": "{input}.grad is None although you called requires_grad_ — on a new tensor you made ({ops}), "
+                     "not on the {input} the grader passed, so backward() filled that tensor's .grad instead. Call "
+                     "`{input}.requires_grad_(True)` on {input} itself and compute from {input} (no torch.tensor(...), "
+                     "torch.arange(...), .float() or .clone() copies).",
+    "hint.new_leaf.call_backward": "{function} builds its result from a new tensor ({ops}) instead of from {input}, so the "
+                                   "grader's backward never reaches {input}.grad. Compute from {input} itself with "
+                                   "tensor operations; the grader already makes {input} require grad.",
+    "hint.grad_disabled": "The computation ran with gradient tracking switched off (torch.no_grad(), "
+                          "torch.inference_mode() or set_grad_enabled(False)), so no graph was recorded and "
+                          "nothing reached {input}.grad. Compute y outside such blocks.",
+    "hint.grad_disabled.call_backward": "{function} computes under torch.no_grad() (or inference_mode / set_grad_enabled(False)), "
+                                        "so its result has no graph back to {input}. Compute without those blocks.",
+    "hint.backward_in_f": "Line {line}: {function} calls backward itself, but in this exercise the grader back-propagates "
+                          "what {function} returns. Remove the backward call from {function} and just return the result.",
+    "hint.backward_in_f.nowhere": "{function} calls backward itself, but in this exercise the grader back-propagates "
+                                  "what {function} returns. Remove the backward call from {function} and just return "
+                                  "the result.",
+    "hint.returned_grad": "{noun} is {input}.grad, the gradient, not the value: return {noun} itself (the grader reads "
+                          "{input}.grad on its own).",
+    "hint.returned_input": "You returned {input} itself: return {noun}, the value computed from {input}.",
+    "hint.swapped_outputs": "The items of your tuple are in the wrong order: you returned {yours}; return {names}.",
+    "hint.hard_coded_size": "This input has another length or dtype than the book's example, and your code fails on it: "
+                            "something is fixed to the example (torch.ones(4), torch.zeros(4), range(4), a typed-in "
+                            "tensor). Build such tensors from {input}: torch.ones_like({input}), torch.zeros_like({input}), "
+                            "range(len({input})).",
+    "hint.mean_backward": "{input}.grad is the right gradient divided by {n}: you back-propagated the mean (y.mean()), "
+                          "which divides by the number of elements. Back-propagate the sum instead: `y.sum().backward()`.",
+    "hint.finite_difference": "{noun} is close to the derivative but not equal to it: it looks estimated with a "
+                              "difference quotient (f(x + h) − f(x)) / h. Let autograd compute the exact derivative "
+                              "(backward(), then x.grad).",
+    "hint.own_grid": "You computed on points of your own ({ops}) instead of the {input} the grader passes: compute "
+                     "the derivative at the given {input}.",
+    "hint.not_from_autograd": "Your result does not come out of autograd: compute from the given {input}, "
+                              "back-propagate, and return the gradient left in {input}.grad (or what "
+                              "torch.autograd.grad returns).",
+    "hint.not_from_autograd.through": "The backward pass did not go through {nodes} of the given {input}: compute "
+                                      "from {input} itself, back-propagate the sum and return {input}.grad.",
+    "hint.not_from_autograd.custom": "The derivative came from backward code you wrote yourself (a custom "
+                                     "autograd.Function or a hook), not from autograd's own rule for sin: use "
+                                     "torch.sin and let autograd differentiate it.",
+    "hint.cos_outside_backward": "Your code computes a cosine outside autograd (however it is written: torch.cos, "
+                                 "getattr, sin(x + π/2), a complex exponential, numpy or math). The exercise is to get "
+                                 "the derivative WITHOUT cos: compute `y = torch.sin(x)`, call `y.sum().backward()` and "
+                                 "return `x.grad`.",
+    "hint.banned_outside_backward": "Your code computes {op} outside autograd, which this exercise forbids: let "
+                                    "autograd compute the derivative (backward(), then x.grad).",
+    "hint.retain_graph_twice": "backward() ran {count} times (retain_graph=True kept the graph for the next one) and "
+                               "gradients ACCUMULATE in {input}.grad. Call backward() once, without retain_graph.",
+    "hint.grad_assigned": "{input}.grad was written by hand, and no backward() ran: let autograd fill it — compute y "
+                          "from {input} after `{input}.requires_grad_(True)` and call `y.backward()`.",
+    "backward_twice.once": "Line {line}: {error}\nbackward() ran a second time on a graph that the first one already "
+                           "freed. Call backward() once for each y you compute.",
+    "backward_twice.once.nowhere": "{error}\nbackward() ran a second time on a graph that the first one already freed. "
+                                   "Call backward() once for each y you compute.",
+    "raised.unlocated": "{error}",
+    "raised.grader_backward": "The grader's own backward() on what your function returned failed: {error}. Return a "
+                              "scalar tensor computed from the input with tensor operations.",
+    "grad_none.call_backward": "{noun} is None: what {function} returned is not connected to its input, so the grader's "
+                               "backward() could not reach it. Stay in tensor operations on the input from start to end.",
+    "hint.detached_wrong": "x.grad is 2x²: x was detached instead of y, so the gradient still flowed through u = y. "
+                           "Detach y, not x: `u = y.detach()`, then `z = u * x`.",
+    "hint.detached_wrong.backward": "Line {line}: backward() was called on a result that detach() cut from the "
+                                    "graph:\n    {code}\nDetach only the tensor that must act as a constant "
+                                    "(u = y.detach()), never the one you back-propagate.",
+    "hint.finite_difference.estimate": "The derivative was estimated with a difference quotient (f(x + h) − f(x)) / h, "
+                                       "not computed by autograd: back-propagate and return {input}.grad.",
+    "hint.new_leaf.partial": "Part of the computation ran on a new tensor you made ({ops}) instead of {input} itself, "
+                             "so its gradient went to that tensor, not to {input}.grad. Keep computing from {input} "
+                             "(to start a fresh gradient, clear {input}.grad instead of copying {input}).",
+    "hint.vector_not_scalar": "{noun} is a vector of shape {shape}, but it must be a scalar (a 0-dim tensor): "
+                              "reduce it, e.g. with torch.dot or .sum().",
+    "mismatch.value": "{noun} differs from the expected value.",
+    "misconception.new_leaf": "Made a new tensor require grad instead of the given input",
+    "misconception.grad_disabled": "Computed under torch.no_grad() / inference_mode",
+    "misconception.backward_in_f": "Called backward inside f, which the grader back-propagates itself",
+    "misconception.returned_grad": "Returned x.grad (or a.grad) instead of the value",
+    "misconception.swapped_outputs": "Returned the tuple's items in the wrong order",
+    "misconception.returned_input": "Returned the input itself",
+    "misconception.hard_coded_size": "Sizes fixed to the book's example: fails on other lengths",
+    "misconception.mean_backward": "Back-propagated y.mean(): gradient divided by n",
+    "misconception.finite_difference": "Estimated the derivative by a finite difference",
+    "misconception.own_grid": "Used a grid of its own instead of the given x",
+    "misconception.not_from_autograd": "Result does not come out of autograd over sin of x",
+    "misconception.cos_outside_backward": "Computed a cosine outside autograd (ex06 cheat)",
+    "misconception.banned_outside_backward": "Computed a forbidden function outside autograd",
+    "misconception.retain_graph_twice": "Two backward passes with retain_graph=True: gradient accumulated",
+    "misconception.detached_wrong": "Detached the wrong tensor",
+    "misconception.vector_not_scalar": "Returned a vector where a scalar is expected",
+    "misconception.grad_assigned": "Wrote x.grad by hand instead of calling backward()",
     # --- the report's own words --------------------------------------------
     "ui.passed": "passed",
     "ui.failed": "failed",
@@ -160,4 +250,107 @@ MESSAGES = MappingProxyType({
     "watch.file_gone": "{file} is gone; the check resumes when it is saved again.",
     "watch.stopped": "Stopped watching.",
     "error.watch_alone": "--watch prints the report after every save; it cannot be combined with --json or --plot.",
+    # --- points on the grading grid, and advice worded for a notebook ---
+    "ui.points_public": "{score:g}/{max_score:g} points from public cases; the other {pending:g} is decided by hidden "
+                        "cases when your instructor grades",
+    "ui.total_public": "Total: {score:g}/{max_score:g} points from public cases; the other {pending:g} is decided by "
+                       "hidden cases when your instructor grades",
+    "ui.more_cases.notebook": "… and {count} more failing case(s); run grader.check(\"{id}\", verbose=True) to see them all.",
+    "ui.plot_hint.notebook": "See the curves: grader.check(\"{id}\", plot=True)",
+    # --- class report (summary.json, report.html) ---
+    "misconception.untitled": "Recognised mistake “{id}” (no instructor title for it in the catalogue yet)",
+    "misconception.not_attempted": "Not attempted: the stub still raises NotImplementedError",
+    "misconception.not_submitted": "Exercise file not handed in",
+    "misconception.syntax_error": "File does not parse (syntax error)",
+    "misconception.import_error": "Imports a module that is not available",
+    "misconception.missing_function": "The required function is missing or renamed",
+    "misconception.raised_at_import": "File fails while it is loaded, before the function runs",
+    "misconception.raised": "The function raised an unexpected error",
+    "misconception.timeout": "Ran past its time budget",
+    "misconception.endless_loop": "ex05's while loop never ends (b does not grow)",
+    "misconception.memory_exceeded": "Used more memory than allowed",
+    "misconception.grad_none": "No gradient reached the input (x.grad is None)",
+    "misconception.no_requires_grad": "backward() without a graph: the input never required grad",
+    "misconception.returned_number": "Returned a Python number (.item() / float) instead of the tensor",
+    "misconception.returned_none": "Returned nothing (forgot return)",
+    "misconception.returned_sequence": "Returned a list or tuple instead of one tensor",
+    "misconception.returned_other": "Returned an object that is not a tensor",
+    "misconception.nonscalar_backward": "Called backward() on a vector without a gradient argument",
+    "misconception.backward_twice": "Second backward() through an already freed graph",
+    "misconception.no_grad_fn": "Result cut off from the graph (no grad_fn)",
+    "misconception.inplace_leaf": "Modified the input in place after requires_grad",
+    "misconception.zero_none_grad": "Zeroed x.grad before any backward() filled it",
+    "misconception.accumulated_twice": "backward() ran twice: x.grad accumulated to 8x",
+    "misconception.scaled_gradient": "Gradient off by a constant factor",
+    "misconception.weighted_backward": "backward(gradient=…) weights the elements instead of passing ones",
+    "misconception.not_zeroed": "Did not clear x.grad between two backward passes",
+    "misconception.first_gradient_only": "Back-propagated the first y only, not the second",
+    "misconception.returned_first_y": "Returned the first y instead of the second",
+    "misconception.returned_sum": "Returned the sum instead of the vector y",
+    "misconception.through_detach": "Gradient flowed through y: u was not detached",
+    "misconception.returned_sin": "Returned sin(x) instead of its derivative",
+    "misconception.negated_cosine": "Derivative has the wrong sign (-cos x)",
+    "misconception.banned_use": "Used the operation the exercise forbids (ex06: cos)",
+    "misconception.not_detached": "u still requires grad: detach() missing",
+    "misconception.tensor_subclass": "Returned a subclass of torch.Tensor",
+    "misconception.tensor_too_large": "Returned a tensor far larger than the input",
+    "misconception.returned_not_pair": "Did not return the required pair",
+    "misconception.returned_not_tuple": "Did not return the required tuple",
+    "misconception.mismatch": "Wrong values, no known mistake recognised",
+    "misconception.source_check_gated": "No cosine, but the derivative itself is wrong",
+    "misconception.crashed": "Crashed the Python process",
+    "misconception.no_result": "Ended the process before returning (exit)",
+    "misconception.invalid_result": "Sent back a result that could not be read",
+    "misconception.grader_error": "The grader itself failed (not the student's fault)",
+    "misconception.sandbox_failed": "The sandbox could not be set up (not the student's fault)",
+    "misconception.not_utf8": "File is not UTF-8 text",
+    "misconception.unreadable": "File cannot be read",
+    "misconception.file_too_large": "File larger than 1 MiB",
+    "misconception.zip_corrupt": "Damaged zip archive",
+    "misconception.notebook_corrupt": "Damaged Jupyter notebook",
+    "misconception.submission_empty": "Empty submission",
+    "misconception.submission_too_deep": "Exercise files buried too deep in folders",
+    "misconception.submission_unreadable": "Submission cannot be read",
+    "misconception.out_of_memory": "Ran out of memory in torch",
+    "misconception.called_exit": "Called sys.exit()",
+    "misconception.recursion": "Endless recursion",
+    "report.title": "Class report · {course}",
+    "report.course": "autograd exercises",
+    "report.overview": "{submissions} submissions · mean {mean:g}/{max:g} · median {median:g} · full marks: {full}",
+    "report.hidden": "Graded on public and hidden cases.",
+    "report.public_only": "Graded on public cases only (--public-only): these are not final grades.",
+    "report.sandbox_ok": "Isolation: every sandbox layer was in force.",
+    "report.sandbox_missing": "Isolation layers missing on the grading machine — student code ran with less confinement:",
+    "report.distribution": "Score distribution",
+    "report.histogram_x": "total points",
+    "report.histogram_y": "submissions",
+    "report.statuses_title": "Outcome per exercise",
+    "report.statuses_x": "submissions",
+    "report.exercises": "Exercises",
+    "report.exercise_head": "{id} · {title}",
+    "report.exercise_stats": "{points:g} points · mean {mean:g} · pass rate {rate}",
+    "report.check": "Check",
+    "report.cases": "Cases",
+    "report.public": "public",
+    "report.hidden_cases": "hidden",
+    "report.pass_rate": "Pass rate",
+    "report.passed_of": "{passed}/{total}",
+    "report.misconceptions": "Most common misconceptions",
+    "report.problems": "Runs that did not get to the end, and missing work",
+    "report.mistake": "Misconception",
+    "report.problem": "Problem",
+    "report.count": "Students",
+    "report.students": "Who",
+    "report.more_students": "… and {count} more (see grades.csv)",
+    "report.none_found": "None recognised.",
+    "report.status.passed": "passed",
+    "report.status.failed": "failed",
+    "report.status.error": "error",
+    "report.status.not_attempted": "not attempted",
+    "report.status.not_submitted": "not submitted",
+    "report.ungraded": "Submissions the grader could not grade",
+    "report.grader_failures": "The grader itself failed on these (provisional grades; run the same grade command again):",
+    "report.unreadable": "Unreadable submissions (graded 0):",
+    "report.all_graded": "Every submission was read and graded.",
+    "report.footer": "Written by autograd-grader {version}. Details per student: <submission>/results.json; all figures: summary.json.",
 })

@@ -17,3 +17,12 @@ def test_notebook_check_of_an_unknown_exercise_is_one_sentence(monkeypatch, lang
     assert report.passed is False
     assert report.text.startswith("grader: ") and expected in report.text
     assert "Traceback" not in report.text
+
+
+def test_notebook_check_leaves_the_hidden_share_to_grading(monkeypatch):
+    """grader.check on the untouched stub: 0 points, and the header says what the hidden cases decide
+    (the same words as the command line), never "0/2 points" as if the public cases were all there is."""
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("GRADER_COURSE", raising=False)
+    head = grader.check("ex03", lang="en").text.splitlines()[0]
+    assert "0/2 points from public cases; the other 1 is decided by hidden cases when your instructor grades" in head

@@ -67,7 +67,7 @@ def test_check_runs_the_new_exercise(course):
     assert "ex07 · The gradient of Σx³" in stub.stdout and "not started" in stub.stdout
     right = grader("--course", str(course), "check", "ex07", "--file", str(EX07 / "submissions/right" / STUB))
     assert right.returncode == 0, right.stdout + right.stderr
-    assert "立方和的梯度" in right.stdout and "2/2" in right.stdout
+    assert "立方和的梯度" in right.stdout and "1/2 分；其余 1 分" in right.stdout
     wrong = grader("--course", str(course), "check", "ex07", "--file", str(EX07 / "submissions/wrong" / STUB),
                    "--lang", "en")
     assert wrong.returncode == 1
@@ -97,7 +97,7 @@ def test_grade_gives_the_new_exercise_its_column(course, tmp_path):
     assert list(rows[0]) == ["submission", "ex01", "ex02", "ex03", "ex04", "ex05", "ex06", "ex07", "total"]
     by_name = {row["submission"]: row for row in rows}
     assert by_name["right"]["ex07"] == "2" and by_name["right"]["total"] == "2"
-    assert float(by_name["wrong"]["ex07"]) == pytest.approx(2 / 3, abs=1e-4)  # only "y has a grad_fn" holds
+    assert by_name["wrong"]["ex07"] == "0.67"  # only "y has a grad_fn" holds: 2 points over 3 checks, 0.67 first
     tests = json.loads((out / "right" / "results.json").read_text("utf-8"))["tests"]
     assert {t["name"] for t in tests if t["name"].startswith("ex07")} == {
         "ex07 · y = Σx³", "ex07 · y = Σx³ · hidden cases", "ex07 · y has a grad_fn",

@@ -98,3 +98,31 @@ def test_a_copy_without_usable_expected_values_asks_for_a_fresh_one(tmp_path, co
     assert raised.value.message is not None and raised.value.message.key == key
     assert "fresh copy" in str(raised.value)
     assert "新的副本" in say(raised.value.message, "zh")
+
+
+def test_copy_keeps_the_share_hidden_cases_decide(student_copy):
+    """The copy has no hidden case lists, so `check` learns from hidden_weight what grading leaves to hidden
+    cases: an exercise with hidden cases keeps its weight, one without gets 0."""
+    from grader.core.config import load_config
+
+    copied = load_config(student_copy / "config.yaml")
+    for spec in load_config(REPO / "config.yaml").exercises:
+        assert copied.exercise(spec.id).hidden == ()
+        expected = spec.hidden_weight if spec.hidden else 0
+        assert copied.exercise(spec.id).hidden_weight == expected
+
+
+def test_an_exercise_without_hidden_cases_gets_weight_0_in_the_copy(tmp_path):
+    """A course whose ex03 lists no hidden cases: the copy says so with hidden_weight 0 (and ex01 keeps its)."""
+    from helpers import copy_course
+
+    from grader.core.config import load_config
+
+    root = copy_course(tmp_path / "course")
+    raw = yaml.safe_load((root / "config.yaml").read_text("utf-8"))
+    raw["exercises"]["ex03"].pop("hidden")
+    (root / "config.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), "utf-8")
+    assert main(["--course", str(root), "dist", str(tmp_path / "copy")]) == 0
+    copied = load_config(tmp_path / "copy" / "config.yaml")
+    assert copied.exercise("ex03").hidden_weight == 0
+    assert copied.exercise("ex01").hidden_weight == load_config(root / "config.yaml").exercise("ex01").hidden_weight > 0

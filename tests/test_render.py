@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from grader.core.scoring import point_grid
 from grader.render.gradescope import results_json
 from grader.render.terminal import render_submission
 from grader.core.results import SubmissionResult
@@ -88,9 +89,13 @@ def test_results_json_follows_gradescope_schema(mixed, course):
     assert {"score", "max_score", "output", "tests"} <= set(document)
     assert document["max_score"] == pytest.approx(sum(course.config.exercise(e.exercise_id).points
                                                       for e in mixed.exercises))
-    # Thirds of a point are rounded to 4 decimals by largest remainder, so the tests add up exactly.
-    assert round(sum(t["max_score"] for t in document["tests"]), 6) == document["max_score"]
+    # `check` runs public cases only: its tests carry grading's public shares (hundredths, from the one grid),
+    # and the rest of each exercise's points is what the hidden cases decide.
+    public_shares = sum(v for e in mixed.exercises
+                        for (_, public), v in point_grid(course.config.exercise(e.exercise_id), True).items() if public)
+    assert round(sum(t["max_score"] for t in document["tests"]), 6) == round(public_shares, 6) < document["max_score"]
     assert round(sum(t["score"] for t in document["tests"]), 6) == document["score"]
+    assert all(round(t["max_score"] * 100, 9).is_integer() for t in document["tests"])
     assert document["score"] == pytest.approx(mixed.score, abs=1e-9)
     for test in document["tests"]:
         assert TEST_KEYS <= set(test)

@@ -175,6 +175,25 @@ MESSAGES = MappingProxyType({
                              "(to start a fresh gradient, clear {input}.grad instead of copying {input}).",
     "hint.vector_not_scalar": "{noun} is a vector of shape {shape}, but it must be a scalar (a 0-dim tensor): "
                               "reduce it, e.g. with torch.dot or .sum().",
+    "hint.detached_wrong.order": "x.grad is 3x²: u is detached, but z was computed from y before (or instead of) "
+                                 "u, so the gradient flowed through y. Detach first, then multiply: `u = y.detach()`, "
+                                 "`z = u * x`.",
+    "hint.cos_outside_backward.line": "Line {line} computes a cosine outside autograd:\n    {code}\nThe exercise is to "
+                                      "get the derivative WITHOUT cos: compute `y = torch.sin(x)`, call "
+                                      "`y.sum().backward()` and return `x.grad` (cosine on lines: {lines}).",
+    "hint.banned_outside_backward.line": "Line {line} computes {op} outside autograd, which this exercise forbids:\n"
+                                         "    {code}\nLet autograd compute the derivative (lines using {op}: {lines}).",
+    "hint.zeroed_after_backward": "x.grad is all zeros: it was cleared after the second backward, which wiped the "
+                                  "gradient you needed. Clear it BETWEEN the two backward passes: first backward, "
+                                  "`x.grad.zero_()`, then the second backward.",
+    "hint.missing_branch": "d is f(a) / 100 here: for this a (b.sum() <= 0) f must return c = 100 * b, but your f "
+                           "returned b. Check the if/else at the end of f.",
+    "hint.fixed_iterations": "d is {k:g} × f(a): b was doubled a fixed number of times. The loop must run while "
+                             "b.norm() < 1000, so how often it doubles depends on a.",
+    "misconception.zeroed_after_backward": "Cleared x.grad after the last backward instead of between the two",
+    "misconception.missing_branch": "ex05: the else branch (c = 100 * b) is missing or never taken",
+    "misconception.fixed_iterations": "ex05: a fixed number of doublings instead of the data-dependent while loop",
+    "mismatch.grad": "{noun} differs from the expected gradient.",
     "mismatch.value": "{noun} differs from the expected value.",
     "misconception.new_leaf": "Made a new tensor require grad instead of the given input",
     "misconception.grad_disabled": "Computed under torch.no_grad() / inference_mode",
@@ -352,5 +371,10 @@ MESSAGES = MappingProxyType({
     "report.grader_failures": "The grader itself failed on these (provisional grades; run the same grade command again):",
     "report.unreadable": "Unreadable submissions (graded 0):",
     "report.all_graded": "Every submission was read and graded.",
+    # --- otter / Gradescope plugin ---
+    "otter.could_not_grade": "autograd-grader could not grade this submission: {reason}",
+    "otter.no_verdict": "autograd-grader has no verdict for this test.",
+    "otter.would_run_as_root": "student code would run as root here (the sandbox cannot drop to another uid), "
+                               "so nothing was graded; the autograder output says why.",
     "report.footer": "Written by autograd-grader {version}. Details per student: <submission>/results.json; all figures: summary.json.",
 })

@@ -145,6 +145,22 @@ MESSAGES = MappingProxyType({
                              "而不是复制 {input}）。",
     "hint.vector_not_scalar": "{noun} 是形状为 {shape} 的向量，但它应当是标量（0 维张量）："
                               "请用 torch.dot 或 .sum() 等把它归约为标量。",
+    "hint.detached_wrong.order": "x.grad 是 3x²：u 虽然已分离，但 z 是在此之前（或直接）由 y 计算的，梯度因此经过了 y。"
+                                 "请先分离再相乘：`u = y.detach()`，`z = u * x`。",
+    "hint.cos_outside_backward.line": "第 {line} 行在自动微分之外计算了余弦：\n    {code}\n本题要求不用 cos 求导数："
+                                      "计算 `y = torch.sin(x)`，调用 `y.sum().backward()`，返回 `x.grad`（用到余弦的行：{lines}）。",
+    "hint.banned_outside_backward.line": "第 {line} 行在自动微分之外计算了 {op}，本题不允许：\n    {code}\n"
+                                         "请让自动微分来求导数（用到 {op} 的行：{lines}）。",
+    "hint.zeroed_after_backward": "x.grad 全为 0：它在第二次反向传播之后才被清零，把你需要的梯度也清掉了。"
+                                  "请在两次反向传播之间清零：先 backward，再 `x.grad.zero_()`，然后第二次 backward。",
+    "hint.missing_branch": "这里 d 是 f(a) / 100：对这个 a（b.sum() <= 0），f 应返回 c = 100 * b，但你的 f 返回了 b。"
+                           "请检查 f 末尾的 if/else。",
+    "hint.fixed_iterations": "d 是 f(a) 的 {k:g} 倍：b 被固定地翻倍了若干次。循环应在 b.norm() < 1000 时继续，"
+                             "所以翻倍的次数取决于 a。",
+    "misconception.zeroed_after_backward": "在最后一次反向传播之后才清零 x.grad，而不是在两次之间",
+    "misconception.missing_branch": "ex05：缺少 else 分支（c = 100 * b）或从未执行",
+    "misconception.fixed_iterations": "ex05：固定次数的翻倍，而不是取决于数据的 while 循环",
+    "mismatch.grad": "{noun} 与期望的梯度不一致。",
     "mismatch.value": "{noun} 与期望的值不一致。",
     "misconception.new_leaf": "让自己新建的张量需要梯度，而不是给定的输入",
     "misconception.grad_disabled": "在 torch.no_grad() / inference_mode 中计算",
@@ -319,5 +335,10 @@ MESSAGES = MappingProxyType({
     "report.grader_failures": "评分程序自身在这些提交上出错（成绩为暂定；请再次运行同一条 grade 命令）：",
     "report.unreadable": "无法读取的提交（记 0 分）：",
     "report.all_graded": "所有提交都已读取并评分。",
+    # --- otter / Gradescope plugin ---
+    "otter.could_not_grade": "autograd-grader 无法为这份提交评分：{reason}",
+    "otter.no_verdict": "autograd-grader 没有这项测试的评判结果。",
+    "otter.would_run_as_root": "在这里学生代码会以 root 身份运行（沙箱无法切换到其他用户），因此没有评分；"
+                               "原因见自动评分程序的输出。",
     "report.footer": "由 autograd-grader {version} 生成。每位学生的详情：<submission>/results.json；全部数据：summary.json。",
 })

@@ -30,16 +30,46 @@ class CheckRun:
     runs: tuple[RunResult | None, ...]
 
 
-def check(course: Course, exercise_ids: tuple[str, ...], paths: dict[str, Path], pool: Pool) -> CheckRun:
+def check(course: Course, exercise_ids: tuple[str, ...], paths: dict[str, Path], pool: Pool, *,
+          notebook: bool = False) -> CheckRun:
     """Run the public cases of ``exercise_ids`` on the files at ``paths``, all of them in one child (any
-    exercise short of full marks again alone, as ``grade`` does)."""
-    from grader.core import pipeline, sources
+    exercise short of full marks again alone, as ``grade`` does). ``notebook``: called by ``grader.check()``,
+    whose files a ``%%writefile`` cell may have written."""
+    from grader.core import pipeline
 
     plans = pipeline.plan(course, exercise_ids, include_hidden=False)
-    files = [sources.read(p.spec, paths[p.spec.id], display_path(paths[p.spec.id])) for p in plans]
+    files = [read_source(p.spec, paths[p.spec.id], display_path(paths[p.spec.id]), notebook) for p in plans]
     graded = pipeline.run_and_grade(plans, files, pool)
-    return CheckRun(SubmissionResult("check", tuple(result for _, result in graded)), plans,
-                    tuple(run for run, _ in graded))
+    results = tuple(on_grading_grid(course, plan.spec, result) for plan, (_, result) in zip(plans, graded))
+    return CheckRun(SubmissionResult("check", results), plans, tuple(run for run, _ in graded))
+
+
+def on_grading_grid(course: Course, spec, result):
+    """The public result with the points grading gives its public cases, so ``check`` and ``grade`` show the
+    same number for the same outcome; what hidden cases decide is left out of the score."""
+    from grader.core import reference, scoring
+
+    # A student copy has no hidden case lists; `grader dist` keeps hidden_weight only where the
+    # instructor's course has hidden cases (0 elsewhere), and a copy has no solutions/.
+    hidden_in_course = bool(spec.hidden) or not reference.has_solutions(course.root)
+    if not scoring.hidden_pending(spec, hidden_in_course):
+        return result
+    return scoring.public_preview(result, spec)
+
+
+def read_source(spec, path: Path, display: str, notebook: bool):
+    """The exercise file as the grader reads it; in a notebook, with the line numbers of the cell that wrote it."""
+    from grader.core import sources
+    from grader.core.notebook_cells import writefile_prefix
+
+    prefix = writefile_prefix(path) if notebook else None
+    if prefix is None:
+        return sources.read(spec, path, display)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return sources.read(spec, path, display)  # says why, as on the command line
+    return sources.from_bytes(spec, display, prefix + data)
 
 
 def display_path(path: Path) -> str:
@@ -50,7 +80,8 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
-def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: Path | None, verbose: bool):
+def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: Path | None, verbose: bool,
+                       plot: bool = False):
     """``grader.check(...)`` in Jupyter: the same checks as the command line, rendered for a notebook.
 
     Runs on the kernel's warm pool (``grader.commands.session.SESSION``), so only the first call pays
@@ -69,14 +100,20 @@ def check_for_notebook(exercises: tuple[str, ...], *, lang: str | None, course: 
         chosen = select_exercises(found.config, list(exercises))
         paths = {exercise_id: found.exercise_file(exercise_id) for exercise_id in chosen}
         with SESSION.borrow() as pool:
-            result = check(found, chosen, paths, pool).result
+            checked = check(found, chosen, paths, pool, notebook=True)
             missing = pool.layers().get("missing") or []
     except GraderError as error:  # a sentence in the notebook, as on the command line, not a traceback
         return NotebookReport(text=f"grader: {error_sentence(error, lang, course)}", passed=False)
+    result = checked.result
     language = resolve_language(lang, found.config.language)
-    text = render_submission(result, found.config, language, verbose=verbose, color=False)
+    images: tuple[Path, ...] = ()
+    if plot:
+        from grader.render import plots
+
+        images = tuple(plots.write_plots(checked, found.root, language))
+    text = render_submission(result, found.config, language, verbose=verbose, color=False, where="notebook")
     text += "".join(f"grader: isolation: {reason}\n" for reason in missing)  # as on the command line
-    return NotebookReport(text=text, passed=result.passed)
+    return NotebookReport(text=text, passed=result.passed, images=images)
 
 
 def run(args) -> int:

@@ -23,16 +23,27 @@ from grader.core.cases import build_cases
 from grader.core.course import Course
 from grader.errors import UsageError
 
-PACKAGE_FILES = ("setup.cfg", "pyproject.toml", "requirements.txt")
+PACKAGE_FILES = ("setup.cfg", "pyproject.toml")
+NOTEBOOK_REQUIREMENTS = ("ipykernel==7.4.0",)
+"""What running autograd.ipynb needs on top of the grading environment: the kernel Jupyter (or VS Code)
+starts in the copy's own virtual environment."""
 STUDENT_README = """# 自动微分练习 · Autograd exercises
 
-1. 安装 / Set up (once):
+1. 安装 / Set up (once; it includes ipykernel, which runs `autograd.ipynb`):
 
        python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
 
+   在 Jupyter 中使用这个环境 / To use this environment from a Jupyter installed elsewhere:
+
+       .venv/bin/python -m ipykernel install --user --name autograd --display-name "autograd (.venv)"
+
+   （VS Code 可以直接选择 `.venv` 作为内核 / VS Code can pick `.venv` as the kernel directly.)
+
 2. 在 `exercises/` 中完成练习 / Fill in the functions in `exercises/`.
 3. 检查 / Check (或在 Jupyter 中打开 `autograd.ipynb`，运行 `grader.check("ex03")` /
-   or open `autograd.ipynb` in Jupyter and run its `grader.check("ex03")` cells):
+   or open `autograd.ipynb` in Jupyter and run its `grader.check("ex03")` cells;
+   `grader.check("ex03", verbose=True)` 显示所有未通过的用例 / shows every failing case,
+   `grader.check("ex06", plot=True)` 画出曲线 / draws the curves):
 
        .venv/bin/grader check ex03          # 中文反馈 (default)
        .venv/bin/grader check ex03 --lang en
@@ -62,6 +73,7 @@ def make_dist(course: Course, out: Path) -> list[Path]:
         source = root / name
         if source.is_file():
             shutil.copy2(source, out / name)
+    write_atomic(out / "requirements.txt", student_requirements(root / "requirements.txt"))
     random_public = any(
         spec.case(name).random for spec in course.exercises for name in spec.public
     )
@@ -78,6 +90,14 @@ def make_dist(course: Course, out: Path) -> list[Path]:
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
+def student_requirements(path: Path) -> str:
+    """The course's pinned grading environment, plus what running the notebook needs."""
+    pinned = path.read_text("utf-8") if path.is_file() else ""
+    if pinned and not pinned.endswith("\n"):
+        pinned += "\n"
+    return pinned + "# Running autograd.ipynb (its Jupyter kernel):\n" + "".join(f"{r}\n" for r in NOTEBOOK_REQUIREMENTS)
+
+
 def student_config(path: Path, keep_seed: bool = False) -> str:
     """config.yaml without hidden cases: their lists, their recipes, and the seed unless a public case needs it."""
     raw = copy.deepcopy(yaml.safe_load(path.read_text("utf-8")))  # anchors share objects: unshare first
@@ -88,6 +108,10 @@ def student_config(path: Path, keep_seed: bool = False) -> str:
     for entry in (raw.get("exercises") or {}).values():
         if isinstance(entry, dict):
             hidden = set(entry.pop("hidden", None) or ())
+            if not hidden:
+                # `check` tells a student which share of the points hidden cases decide; the copy has no
+                # hidden lists, so an exercise without hidden cases says so with a weight of 0.
+                entry["hidden_weight"] = 0
             cases = entry.get("cases")
             if isinstance(cases, dict):
                 entry["cases"] = {name: recipe for name, recipe in cases.items() if name not in hidden}

@@ -6,11 +6,17 @@ share is split between its public and hidden cases by ``hidden_weight``
 earns its share for a group of cases only when it holds on every case of
 that group, so a hard-coded public answer keeps its public share and loses
 the hidden one.
+
+Every share is a whole number of hundredths of a point, apportioned once by
+``point_grid`` (largest remainder), so the parts add up to the exercise's
+points exactly and every report of the same outcome shows the same number.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
+from fractions import Fraction
 
 from grader.core import diagnose, evaluate, hints
 from grader.core.cases import Case
@@ -46,7 +52,7 @@ def grade_exercise(spec: ExerciseSpec, cases: tuple[Case, ...], expected: tuple[
     if run.status != "ok":
         return _failed_whole(spec, groups, run_problem(spec, source, run), STATUS_ERROR, source, run)
 
-    shares = _shares(spec, hidden_graded=len(groups) == 2)
+    shares = point_grid(spec, hidden=len(groups) == 2)
     results = []
     for check in spec.checks:
         if check.kind == "autograd_only":
@@ -67,7 +73,7 @@ def grade_exercise(spec: ExerciseSpec, cases: tuple[Case, ...], expected: tuple[
     problems = [f.problem for r in results for f in r.findings if f.problem is not None]
     not_attempted = all(run_case.error is not None and run_case.error.type_name == "NotImplementedError"
                         for run_case in run.cases)
-    score = 0.0 if not_attempted else _round(sum(r.score for r in results))
+    score = 0.0 if not_attempted else total(r.score for r in results)
     status: Status
     if not_attempted:
         status, exercise_problem = STATUS_NOT_ATTEMPTED, problems[0]
@@ -116,23 +122,70 @@ def _groups(cases: tuple[Case, ...]) -> list[tuple[bool, tuple[int, ...]]]:
     return [(flag, indices) for flag, indices in ((True, public), (False, hidden)) if indices]
 
 
-def _shares(spec: ExerciseSpec, hidden_graded: bool) -> dict[tuple[str, bool], float]:
-    """Points per (check, public?) test, rounded to 4 decimals so that they add up to exactly the
-    exercise's points (largest remainder): three thirds of 2 points are 0.6667 + 0.6667 + 0.6666."""
-    per_check = spec.points / len(spec.checks)
-    raw: dict[tuple[str, bool], float] = {}
-    for check in spec.checks:
-        if check.kind == "autograd_only" or not hidden_graded:
-            raw[(check.id, True)] = per_check
-        else:
-            raw[(check.id, True)] = per_check * (1 - spec.hidden_weight)
-            raw[(check.id, False)] = per_check * spec.hidden_weight
-    scale = 10_000
-    units = {key: int(value * scale) for key, value in raw.items()}
-    missing = round(spec.points * scale) - sum(units.values())
-    for key in sorted(raw, key=lambda k: raw[k] * scale - units[k], reverse=True)[:max(0, missing)]:
-        units[key] += 1
-    return {key: units[key] / scale for key in raw}
+GRID = 100
+"""Scores are whole numbers of 1/GRID points: hundredths."""
+
+
+def point_grid(spec: ExerciseSpec, hidden: bool) -> dict[tuple[str, bool], float]:
+    """Points per (check id, public?) test, each a multiple of 1/GRID, adding up to exactly the exercise's
+    points: the one apportionment every report uses.
+
+    ``hidden``: whether a share of each check rides on hidden cases (``hidden_weight``). First the points
+    go to the checks by largest remainder (ties to the earlier check), then each check's share to its
+    public and hidden halves by ``hidden_weight``, rounded to the nearer hundredth; an exact half goes
+    to the public and the hidden side in turn. 2 points over 3 checks, each halved, are
+    0.34 + 0.33, 0.33 + 0.34 and 0.33 + 0.33: 1 point on the public cases, 1 on the hidden ones.
+    """
+    return {key: units / GRID for key, units in _grid_units(spec, hidden).items()}
+
+
+def _grid_units(spec: ExerciseSpec, hidden: bool) -> dict[tuple[str, bool], int]:
+    cents = round(Fraction(Decimal(repr(spec.points))) * GRID)
+    weight = Fraction(Decimal(repr(spec.hidden_weight)))
+    units: dict[tuple[str, bool], int] = {}
+    public_first = True
+    for check, share in zip(spec.checks, _largest_remainder(cents, len(spec.checks))):
+        if check.kind == "autograd_only" or not hidden:
+            units[(check.id, True)] = share
+            continue
+        exact = share * (1 - weight)
+        floor = int(exact)  # exact: the value is a non-negative Fraction
+        half = exact - floor == Fraction(1, 2)
+        public = floor + (1 if exact - floor > Fraction(1, 2) or (half and public_first) else 0)
+        public_first = public_first != half  # exact halves alternate, so the public and hidden totals balance
+        units[(check.id, True)] = public
+        units[(check.id, False)] = share - public
+    return units
+
+
+def _largest_remainder(total: int, parts: int) -> list[int]:
+    """``total`` units over ``parts`` equal parts: the floor each, one more for the first ones left over."""
+    if parts == 0:
+        return []
+    floor, left = divmod(total, parts)
+    return [floor + (1 if index < left else 0) for index in range(parts)]
+
+
+def total(points) -> float:
+    """A sum of grid shares, as the multiple of 1/GRID it is (float addition alone drifts: 0.1 + 0.2)."""
+    return round(sum(round(p * GRID) for p in points)) / GRID
+
+
+def hidden_pending(spec: ExerciseSpec, hidden_in_course: bool) -> bool:
+    """Whether grading gives part of this exercise's points to hidden cases that ``check`` does not run."""
+    return hidden_in_course and spec.hidden_weight > 0 and any(c.kind != "autograd_only" for c in spec.checks)
+
+
+def public_preview(result: ExerciseResult, spec: ExerciseSpec) -> ExerciseResult:
+    """A public-cases-only result laid on grading's grid: each public test keeps the share it has when the
+    instructor grades, and the hidden shares are left out (``result.max_score`` minus the tests' own
+    ``max_score`` is what hidden cases decide)."""
+    grid = point_grid(spec, hidden=True)
+    checks = tuple(replace(c, max_score=grid[(c.check_id, True)],
+                           score=grid[(c.check_id, True)] if c.passed else 0.0)
+                   for c in result.checks if c.public)
+    earned = 0.0 if result.status == STATUS_NOT_ATTEMPTED else total(c.score for c in checks)
+    return replace(result, checks=checks, score=earned)
 
 
 def _source_check(spec: ExerciseSpec, check: CheckSpec, source: SourceFile, answers_right: bool,
@@ -161,7 +214,7 @@ def grader_error(spec: ExerciseSpec, cases: tuple[Case, ...], source: SourceFile
 
 def _failed_whole(spec: ExerciseSpec, groups: list, problem: Message, status: Status, source: SourceFile,
                   run: RunResult | None = None) -> ExerciseResult:
-    shares = _shares(spec, hidden_graded=len(groups) == 2)
+    shares = point_grid(spec, hidden=len(groups) == 2)
     labels = {check.id: check.label for check in spec.checks}
     results = [
         CheckResult(spec.id, check_id, labels[check_id], public, False, 0.0, share, ())
@@ -188,17 +241,12 @@ def _unique(keys) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _round(points: float) -> float:
-    """Totals are kept to 4 decimals, so thirds of a point add up to whole points again."""
-    return round(points, 4)
-
-
 def layout(spec: ExerciseSpec, with_hidden: bool) -> tuple[tuple[str, bool, float], ...]:
     """(test name, public?, points) of every check and case group grading will report, before any run.
 
     The same names and shares as grade_exercise's CheckResults: exporters (otter) declare them up front.
     """
-    shares = _shares(spec, hidden_graded=with_hidden and bool(spec.hidden))
+    shares = point_grid(spec, hidden=with_hidden and bool(spec.hidden))
     labels = {check.id: check.label for check in spec.checks}
     return tuple((test_name(spec.id, labels[check_id].en, public), public, share)
                  for (check_id, public), share in shares.items())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def check_notebook(stubs: tuple[Stub, ...]) -> nbformat.NotebookNode:
     cells = [nbformat.v4.new_markdown_cell(INTRO + "\n\n运行“检查”单元格会在独立的进程中测试你的代码。 / "
                                            "The check cells test your code in a separate, sandboxed process.")]
     for stub in stubs:
-        cells.append(nbformat.v4.new_markdown_cell(f"## {stub.exercise_id}\n\n{stub.task}"))
+        cells.append(nbformat.v4.new_markdown_cell(f"## {stub.exercise_id}\n\n{task_markdown(stub.task)}"))
         cells.append(nbformat.v4.new_code_cell(f"%%writefile exercises/{stub.filename}\n{stub.code}"))
         cells.append(nbformat.v4.new_code_cell(f'import grader\ngrader.check("{stub.exercise_id}")'))
     return nbformat.v4.new_notebook(cells=cells, metadata=_metadata())
@@ -55,9 +56,37 @@ def submission_notebook(stubs: tuple[Stub, ...]) -> nbformat.NotebookNode:
     """For otter / Gradescope: the functions themselves, in code cells, submitted as the notebook."""
     cells = [nbformat.v4.new_markdown_cell(INTRO + "\n\n完成后提交本笔记本。 / Submit this notebook when done.")]
     for stub in stubs:
-        cells.append(nbformat.v4.new_markdown_cell(f"## {stub.exercise_id}\n\n{stub.task}"))
+        cells.append(nbformat.v4.new_markdown_cell(f"## {stub.exercise_id}\n\n{task_markdown(stub.task)}"))
         cells.append(nbformat.v4.new_code_cell(stub.code.rstrip("\n")))
     return nbformat.v4.new_notebook(cells=cells, metadata=_metadata())
+
+
+def task_markdown(task: str) -> str:
+    """A stub's docstring as Markdown: prose as it is, each indented example (the book's ``>>>`` sessions)
+    a fenced code block of its own.
+
+    Markdown lets an indented block continue the paragraph above it, so the docstring as written runs
+    the book's example into one line of prose.
+    """
+    out: list[str] = []
+    block: list[str] = []
+
+    def flush() -> None:
+        if block:
+            out.extend(["", "```python", *textwrap.dedent("\n".join(block)).splitlines(), "```", ""])
+            block.clear()
+
+    for line in task.splitlines():
+        if line.startswith(("    ", "\t")) and line.strip():
+            block.append(line)
+            continue
+        flush()
+        out.append(line)
+    flush()
+    text = "\n".join(out)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip("\n")
 
 
 def script(stubs: tuple[Stub, ...]) -> str:

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from grader.core.compare import Mismatch
 from grader.i18n import say, text
 from grader.core.results import CaseFinding, CheckResult, ExerciseResult, Message
 
 MAX_FINDINGS = 1
 """Failing cases shown per check unless verbose: the first one says what to fix."""
+
+Where = Literal["terminal", "notebook"]
+"""Where the report is read: advice names command-line flags on a terminal, ``grader.check(...)`` arguments
+in a notebook."""
+
+
+def hidden_share(result: ExerciseResult) -> float:
+    """Points of ``result`` that no reported test carries: what hidden cases decide when ``check`` ran
+    the public ones only (0 for a graded result, whose tests carry all its points)."""
+    if not result.checks:
+        return 0.0
+    rest = round((result.max_score - sum(c.max_score for c in result.checks)) * 100) / 100
+    return max(rest, 0.0)
+
+
+def points_text(score: float, max_score: float, pending: float, lang: str, total: bool = False) -> str:
+    """``1/2 points``, or with hidden cases still to decide ``1/2 points from public cases; the other 1 …``."""
+    if pending > 0:
+        key = "ui.total_public" if total else "ui.points_public"
+        return text(key, lang, score=score, max_score=max_score, pending=pending)
+    return text("ui.total" if total else "ui.points", lang, score=score, max_score=max_score)
 
 
 def mismatch_lines(mismatch: Mismatch, lang: str) -> list[str]:
@@ -40,7 +63,7 @@ def finding_lines(finding: CaseFinding, lang: str) -> list[str]:
 
 
 def check_lines(check: CheckResult, lang: str, verbose: bool = False,
-                already_said: set[Message] | None = None) -> list[str]:
+                already_said: set[Message] | None = None, where: Where = "terminal") -> list[str]:
     """The feedback under one failed check; empty for a passed one."""
     if check.passed:
         return []
@@ -55,7 +78,8 @@ def check_lines(check: CheckResult, lang: str, verbose: bool = False,
         if already_said is not None and finding.problem is not None:
             already_said.add(finding.problem)
     if len(failing) > len(shown):
-        lines.append(text("ui.more_cases", lang, count=len(failing) - len(shown)))
+        key = "ui.more_cases.notebook" if where == "notebook" else "ui.more_cases"
+        lines.append(text(key, lang, count=len(failing) - len(shown), id=check.exercise_id))
     return lines
 
 

@@ -13,8 +13,8 @@ from grader.core.records import GradeRecord
 
 
 def points(value: float) -> str:
-    """Points as both CSV outputs write them: rounded to 4 decimals, no trailing zeros (``1.5``, ``2``)."""
-    return f"{round(value, 4):g}"
+    """Points as both CSV outputs write them: in hundredths (the grading grid), no trailing zeros (``1.5``, ``2``)."""
+    return f"{round(value, 2):g}"
 
 
 # OWASP's list of the characters a spreadsheet starts a formula (or DDE call) with.

@@ -15,15 +15,15 @@ def results_json(result: SubmissionResult, config: CourseConfig, lang: str) -> d
         tests += [_test(exercise, check, config, lang) for check in exercise.checks]
     summary = [
         f"{e.exercise_id} · {config.exercise(e.exercise_id).title.text(lang)}: "
-        + text("ui.points", lang, score=e.score, max_score=e.max_score)
+        + feedback.points_text(e.score, e.max_score, feedback.hidden_share(e), lang)
         for e in result.exercises
     ]
     if result.problem is not None:
         summary.insert(0, say(result.problem, lang))
     summary += [say(note, lang) for note in result.notes]
     return {
-        "score": round(result.score, 4),
-        "max_score": round(result.max_score, 4),
+        "score": round(result.score, 2),
+        "max_score": round(result.max_score, 2),
         "output": "\n".join(summary),
         "tests": tests,
     }
@@ -42,8 +42,8 @@ def _test(exercise: ExerciseResult, check: CheckResult, config: CourseConfig, la
         lines += feedback.output_lines(exercise, lang, limit=10)
     return {
         "name": check.name,
-        "score": round(check.score, 4),
-        "max_score": round(check.max_score, 4),
+        "score": round(check.score, 2),
+        "max_score": round(check.max_score, 2),
         "status": "passed" if check.passed else "failed",
         "output": "\n".join(lines) if lines else text("ui.passed", lang),
         "visibility": "visible" if check.public else config.hidden_visibility,

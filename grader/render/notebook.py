@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import html
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -12,6 +14,8 @@ class NotebookReport:
 
     text: str
     passed: bool
+    images: tuple[Path, ...] = ()
+    """PNG plots written for this check, shown under the report (``grader.check(..., plot=True)``)."""
 
     def _repr_html_(self) -> str:
         rows = []
@@ -25,7 +29,16 @@ class NotebookReport:
             rows.append(escaped)
         border = "#15803d" if self.passed else "#b91c1c"
         return (f'<pre style="border-left:4px solid {border};padding:0.5em 1em;white-space:pre-wrap">'
-                + "\n".join(rows) + "</pre>")
+                + "\n".join(rows) + "</pre>" + "".join(_image(path) for path in self.images))
 
     def __repr__(self) -> str:
-        return self.text
+        return self.text + "".join(f"{path}\n" for path in self.images)
+
+
+def _image(path: Path) -> str:
+    """A PNG inlined into the report, so the notebook keeps it (a path would break when the file moves)."""
+    try:
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    except OSError:
+        return ""
+    return f'<img alt="{html.escape(Path(path).name)}" src="data:image/png;base64,{data}">'

@@ -22,17 +22,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import re
-import stat
 import tempfile
 import zipfile
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.core import canvas_names
 from grader.core.exercises import ExerciseSpec, resolve_exercise
 from grader.core.notebook_cells import NotANotebook, code_cells, exercise_scope, without_grader_calls
 from grader.core.results import Message, message
+from grader.core.safe_read import read_regular_file, walk
 from grader.core.submission_names import display_name
 from grader.core.sources import MAX_SOURCE_BYTES
 from grader.errors import UsageError
@@ -148,12 +147,6 @@ def discover(folders: list[Path]) -> tuple[Submission, ...]:
     return tuple(found[name] for name in sorted(found))
 
 
-# Canvas names each file of a bulk download  <lastfirst>[_late]_<user id>_<attachment id>_<original name>:
-# the student part lowercased, the late mark in any case, and a resubmitted file's original name gains
-# "-1", "-2", ... before its extension.
-_CANVAS_NAME = re.compile(r"^(?P<student>[^/]+?)(?:_late)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>[^/]+)$",
-                          re.IGNORECASE)
-_RESUBMITTED = re.compile(r"-\d+$")
 # What a Canvas student may hand in besides exercise files: the same containers folder mode grades.
 _CONTAINERS = {".ipynb": KIND_NOTEBOOK, ".zip": KIND_ZIP}
 
@@ -176,11 +169,10 @@ def canvas_submissions(bulk_zip: Path) -> tuple[Submission, ...]:
     for name in names:
         if name.startswith("__MACOSX/") or "/__MACOSX/" in name or name.rsplit("/", 1)[-1] in (".DS_Store",):
             continue  # archive tool litter, not anyone's submission
-        match = _CANVAS_NAME.match(name.rsplit("/", 1)[-1])
-        if match:
-            students.setdefault(match["user"], []).append(name)
-            label = match["student"]
-            labels[match["user"]] = min(labels.get(match["user"], label), label, key=lambda n: (len(n), n))
+        parsed = canvas_names.parse(name)
+        if parsed:
+            students.setdefault(parsed.user, []).append(name)
+            labels[parsed.user] = min(labels.get(parsed.user, parsed.student), parsed.student, key=lambda n: (len(n), n))
         else:
             strays.append(name)
     if not students:
@@ -204,7 +196,7 @@ def read(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> Submiss
         if submission.kind == KIND_CANVAS:
             return _from_canvas(submission, exercises)
         if submission.kind == KIND_SCRIPT:
-            return _whole_program(submission, exercises, _read_regular_file(submission.path), {})
+            return _whole_program(submission, exercises, read_regular_file(submission.path), {})
         return _from_notebook(submission, exercises)
     except OSError as error:
         return _empty(submission, exercises, message("submission_unreadable", name=display_name(submission.path.name),
@@ -220,7 +212,7 @@ def _from_directory(submission: Submission, exercises: tuple[ExerciseSpec, ...])
     found: dict[str, tuple[int, Path]] = {}
     wanted = {e.filename: e.id for e in exercises}
     capped = False
-    for depth, folder, names, capped in _walk(submission.path):
+    for depth, folder, names, capped in walk(submission.path, _MAX_DEPTH, _MAX_ENTRIES):
         for name in names:
             if name in wanted and (wanted[name] not in found or depth < found[wanted[name]][0]):
                 found[wanted[name]] = (depth, folder / name)
@@ -233,60 +225,11 @@ def _from_directory(submission: Submission, exercises: tuple[ExerciseSpec, ...])
     files, display = [], []
     for definition in exercises:
         entry = found.get(definition.id)
-        data = _read_regular_file(entry[1]) if entry else None
+        data = read_regular_file(entry[1]) if entry else None
         files.append((definition.id, data))
         shown = display_name(str(entry[1].relative_to(submission.path))) if entry else definition.filename
         display.append((definition.id, shown))
     return SubmissionFiles(submission, tuple(files), tuple(display))
-
-
-def _walk(top: Path):
-    """(depth, folder, regular file names, capped so far) for each folder under ``top``, breadth first.
-
-    Iterative, never following links, skipping hidden and ``__`` folders, and stopping at _MAX_DEPTH
-    levels or _MAX_ENTRIES entries: a submission of a thousand nested folders costs a bounded walk,
-    not the recursion limit. Files nearer the top are found first, which is the one that counts.
-    """
-    queue: deque[tuple[int, Path]] = deque([(0, top)])
-    seen, capped = 0, False
-    while queue:
-        depth, folder = queue.popleft()
-        names: list[str] = []
-        try:
-            with os.scandir(folder) as entries:
-                for entry in sorted(entries, key=lambda e: e.name):
-                    seen += 1
-                    if seen > _MAX_ENTRIES:
-                        capped = True
-                        break
-                    if entry.is_symlink():
-                        continue  # a link is never a student's own file
-                    if entry.is_dir(follow_symlinks=False):
-                        if entry.name.startswith((".", "__")):
-                            continue
-                        if depth + 1 > _MAX_DEPTH:
-                            capped = True
-                            continue
-                        queue.append((depth + 1, Path(entry.path)))
-                    elif entry.is_file(follow_symlinks=False):
-                        names.append(entry.name)
-        except OSError:
-            continue  # an unreadable folder holds nothing we can grade
-        yield depth, folder, names, capped
-        if seen > _MAX_ENTRIES:
-            return
-
-
-def _read_regular_file(path: Path, cap: int = MAX_SOURCE_BYTES + 1) -> bytes:
-    """Read at most ``cap`` bytes of a regular file, never through a symbolic link (nor from a FIFO)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "not a regular file")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(cap)
-    finally:
-        os.close(fd)
 
 
 def _from_zip(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
@@ -341,13 +284,10 @@ def _from_canvas(submission: Submission, exercises: tuple[ExerciseSpec, ...]) ->
     unplaced: list[str] = []
     scopes: dict[str, str] = {}
     for member in submission.members:
-        match = _CANVAS_NAME.match(member.rsplit("/", 1)[-1])
-        if match is None:
+        parsed = canvas_names.parse(member)
+        if parsed is None:
             continue
-        original, version = match["file"], int(match["submission"])
-        stem, dot, extension = original.rpartition(".")
-        stem = _RESUBMITTED.sub("", stem) if dot else original
-        extension = f".{extension.lower()}" if dot else ""
+        original, version, stem, extension = parsed.original, parsed.attachment, parsed.stem, parsed.extension
         provided: dict[str, bytes | None] = {}
         if extension == ".py":
             exercise_id = resolve_exercise(exercises, stem) or resolve_exercise(exercises, stem.split("_")[0])
@@ -401,7 +341,7 @@ def _read_container(submission: Submission, member: str, kind: str,
 
 
 def _from_notebook(submission: Submission, exercises: tuple[ExerciseSpec, ...]) -> SubmissionFiles:
-    raw = _read_regular_file(submission.path, _MAX_NOTEBOOK_BYTES)
+    raw = read_regular_file(submission.path, _MAX_NOTEBOOK_BYTES)
     try:
         sources = code_cells(raw)
     except NotANotebook as error:

@@ -272,3 +272,60 @@ def memory_contains(pid, needles, chunk=16 << 20):
                 found.update(n for n in needles if n in window)
                 tail = window[-overlap:] if overlap else b""
     return found, total
+
+
+# --------------------------------------------------------------------------- otter / Gradescope notebooks
+def exercise_sources(overrides: dict[str, Path] | None = None, base: str = "solutions") -> list[str]:
+    """Every exercise's code in the course's order: from ``base`` (solutions/ or exercises/, the stubs) in
+    this repository, except the exercises ``overrides`` maps to another file."""
+    return [(overrides or {}).get(d.id, REPO / base / d.filename).read_text("utf-8") for d in EXERCISES]
+
+
+def overrides_in(folder: Path) -> dict[str, Path]:
+    """{exercise id: file} for the exercise files a fixture folder holds (named as in the course)."""
+    return {d.id: folder / d.filename for d in EXERCISES if (folder / d.filename).is_file()}
+
+
+def write_code_notebook(path: Path, cells: list[str]) -> Path:
+    """A notebook with one code cell per source, as a student would upload it; returns ``path``."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
+def misconception_ids(keys) -> set[str]:
+    """The misconception ids of catalogue keys: without a leading ``hint.``, cut at the next ``.``
+    (``hint.accumulated_twice`` -> ``accumulated_twice``, ``no_grad_fn.call_backward`` -> ``no_grad_fn``)."""
+    ids = set()
+    for key in keys:
+        key = str(key)
+        if key.startswith("hint."):
+            key = key[len("hint."):]
+        ids.add(key.split(".", 1)[0])
+    return ids
+
+
+CORPUS_NOTEBOOK = "autograd.ipynb"
+
+
+def stage_corpus(corpora: dict[str, Path], dest: Path) -> dict[tuple[str, str], str]:
+    """A class folder for ``grader grade`` holding every fixture folder of each corpus ({prefix: folder}).
+
+    A folder holding ``autograd.ipynb`` becomes the notebook submission ``<prefix>--<folder>.ipynb`` (the grader
+    reads a notebook as a submission of its own, not inside a folder); any other becomes the folder
+    ``<prefix>--<folder>``. Returns {(prefix, fixture folder): submission name}."""
+    dest.mkdir(parents=True, exist_ok=True)
+    names = {}
+    for prefix, root in corpora.items():
+        for fixture in sorted(p for p in root.iterdir() if p.is_dir()):
+            name = f"{prefix}--{fixture.name}"
+            if (fixture / CORPUS_NOTEBOOK).is_file():
+                shutil.copyfile(fixture / CORPUS_NOTEBOOK, dest / f"{name}.ipynb")
+            else:
+                shutil.copytree(fixture, dest / name)
+            names[(prefix, fixture.name)] = name
+    return names

@@ -14,7 +14,7 @@ import pytest
 from helpers import EXERCISES, REPO, SUBMISSIONS
 from grader.cli import main
 from grader.core.course import find_course
-from grader.lms import pins
+from grader.lms import gradescope_setup, pins
 
 otter = pytest.importorskip("otter", reason="the otter extra is not installed")
 OTTER = Path(sys.executable).with_name("otter")
@@ -145,8 +145,9 @@ def test_an_upload_that_ships_its_own_course_grades_as_its_notebook_alone(autogr
 
 
 def test_the_zip_installs_the_pinned_cpu_environment(autograder):
-    """Does the autograder's environment ask for torch's CPU build, from PyTorch's CPU index, with the very
-    pins of requirements.txt (and nothing it does not need beyond otter's own), and one worker per quota?"""
+    """Does the autograder's environment ask for the exporting Python, torch's CPU build from PyTorch's CPU
+    index and the very pins of requirements.txt, does its setup.sh install no browser and open /root for
+    the sandbox's uid drop, and does the plugin take one worker per CPU of the quota?"""
     import zipfile
 
     import yaml
@@ -154,6 +155,12 @@ def test_the_zip_installs_the_pinned_cpu_environment(autograder):
     with zipfile.ZipFile(autograder) as archive:
         environment = yaml.safe_load(archive.read("environment.yml"))
         config = json.loads(archive.read("otter_config.json"))
+        setup = archive.read("setup.sh").decode()
+    assert f"python={sys.version_info.major}.{sys.version_info.minor}" in environment["dependencies"]
+    assert "playwright" not in setup and "chromium" not in setup
+    assert "mamba env create -f /autograder/source/environment.yml" in setup  # the pip section is installed
+    assert "chmod o+x /root" in gradescope_setup.permission_lines(setup)
+    assert setup.rstrip().endswith(gradescope_setup.PERMISSIONS_END)  # after the environment exists
     pip = next(entry["pip"] for entry in environment["dependencies"] if isinstance(entry, dict))
     torch = pins.torch_pin(REPO)
     assert f"{torch}+cpu" in pip and torch not in pip
@@ -161,5 +168,7 @@ def test_the_zip_installs_the_pinned_cpu_environment(autograder):
     for requirement in pins.pinned_requirements(REPO):
         if requirement != torch:
             assert requirement in pip, requirement
+    pinned = {pins.project_name(r) for r in pins.pinned_requirements(REPO)}
+    assert sum(pins.project_name(line) in pinned for line in pip) == len(pinned)  # each pin once, no second one
     plugin = config["plugins"][0]["grader.lms.otter_plugin.AutogradGraderPlugin"]
     assert plugin["jobs"] == "auto"

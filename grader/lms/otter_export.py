@@ -6,7 +6,8 @@ one test case per grader check and case group (public ones visible, hidden
 ones hidden, points from config.yaml); ``otter_config.json`` enabling
 ``grader.lms.otter_plugin.AutogradGraderPlugin``; ``requirements.txt`` pinning
 torch and this package, whose source ships inside the zip; and the
-``autograder.zip`` that ``otter generate`` builds from them.
+``autograder.zip`` that ``otter generate`` builds from them, for the exporting interpreter's Python
+version, its setup.sh trimmed and fixed by :mod:`grader.lms.gradescope_setup`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import grader
@@ -23,7 +25,9 @@ from grader.core.course import Course
 from grader.errors import UsageError
 from grader.core.scoring import layout
 
+from grader.lms.gradescope_setup import rewrite_zip
 from grader.lms.pins import pinned_requirements, torch_pin
+
 PACKAGE_DIR = "autograd-grader"
 CPU_WHEELS = "https://download.pytorch.org/whl/cpu"
 """PyTorch's index of CPU-only wheels."""
@@ -125,9 +129,12 @@ def export_otter(course: Course, out: Path) -> Path:
             requirements="requirements.txt",
             files=["course", PACKAGE_DIR],
             no_environment=True,
+            # The Python the pins were made for, not otter's default (3.13): the exporting interpreter's.
+            python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
         )
     finally:
         os.chdir(previous)
+    rewrite_zip(zip_path)
     return zip_path
 
 

@@ -130,3 +130,56 @@ def test_case_with_unknown_stage_is_rejected():
     raw = {"error": None, "stage": "sideways", "returned": {"kind": "none"}, "grad": {"kind": "none"}}
     with pytest.raises(InvalidResult):
         parse_case(raw)
+
+
+def _real_facts() -> dict:
+    """The facts of a real run of the correct ex06 answer, as the child writes them."""
+    def derivative(x):
+        x.requires_grad_(True)
+        torch.sin(x).sum().backward()
+        return x.grad
+
+    record = drive.run_case("call", derivative, torch.linspace(-3, 3, 9), __file__, ("cos",))
+    return over_the_wire(record)
+
+
+def test_facts_round_trip_into_the_case():
+    """Do a real run's facts come back whole on CaseRun.facts, and is a record without facts read with None?"""
+    raw = _real_facts()
+    run = parse_case(raw)
+    assert run.facts is not None and run.facts.returned == ("input_grad",)
+    assert run.facts.backward_calls[0].kind == "tensor.backward" and "SinBackward0" in run.facts.backward_nodes
+    del raw["facts"]
+    assert parse_case(raw).facts is None
+
+
+@pytest.mark.parametrize("forge", [
+    lambda f: f.update(leaves="everything"),
+    lambda f: f.update(grad_mode_off=1),
+    lambda f: f.update(returned=["value"] * 201),
+    lambda f: f.update(backward_calls=[["tensor.backward", -1, False, False, True]]),
+    lambda f: f.update(backward_calls=[["os.system", 3, False, False, True]]),
+    lambda f: f.update(backward_calls=[["tensor.backward", True, False, False, True]]),
+    lambda f: f.update(ops_outside_backward=[["sin", 0]]),
+    lambda f: f.update(ops_outside_backward=[["sin", 2.0]]),
+    lambda f: f.update(ops_in_backward=[["x" * 81, 1]]),
+    lambda f: f.update(backward_nodes=[f"Node{i}" for i in range(201)]),
+    lambda f: f.update(forbidden_outside_backward="cos"),
+    lambda f: f.update(extra=True),
+    lambda f: f.pop("custom_backward"),
+], ids=["leaves", "bool-as-int", "too-many-returned", "negative-line", "unknown-kind", "line-bool", "zero-count",
+        "float-count", "long-name", "too-many-nodes", "string-not-list", "extra-field", "missing-field"])
+def test_forged_facts_are_dropped_never_trusted_or_fatal(forge):
+    """Does a hostile child's forged facts make the case's facts None while the rest of the case still parses?"""
+    raw = _real_facts()
+    forge(raw["facts"])
+    run = parse_case(raw)
+    assert run.facts is None
+    assert run.grad.data is not None
+
+
+@pytest.mark.parametrize("facts", [[], "facts", 7, {"leaves": "input"}], ids=["list", "str", "int", "partial"])
+def test_facts_of_the_wrong_type_are_dropped(facts):
+    """Is a facts field that is not a mapping of exactly RunFacts' fields read as no facts?"""
+    raw = {"error": None, "stage": "call", "returned": {"kind": "none"}, "grad": {"kind": "none"}, "facts": facts}
+    assert parse_case(raw).facts is None

@@ -184,6 +184,18 @@ def test_job_round_trip():
     _same_exercise(job.exercises[1], second)
 
 
+def test_job_carries_the_banned_functions_and_refuses_a_non_list():
+    """Does an exercise's banned names come back as a tuple, and is a job whose banned is not a list of str refused?"""
+    banned = dataclasses.replace(EXERCISE, banned=("cos", "sin"))
+    (exercise,) = protocol.unpack_job(protocol.pack_job(Job((banned,)))).exercises
+    assert exercise.banned == ("cos", "sin")
+    tree = protocol.load(protocol.unframe(protocol.pack_job(Job((banned,)))), max_nodes=1 << 20)
+    for wrong in ("cos", [1], ["x"] * 65):
+        tree["exercises"][0]["banned"] = wrong
+        with pytest.raises(FrameError):
+            protocol.unpack_job(protocol.frame(protocol.dump(tree)))
+
+
 def test_job_of_no_inputs_round_trips():
     """Does an exercise with no inputs come back with an empty tuple of inputs?"""
     (exercise,) = protocol.unpack_job(protocol.pack_job(Job((dataclasses.replace(EXERCISE, inputs=()),)))).exercises

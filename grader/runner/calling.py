@@ -3,7 +3,7 @@
 The same code drives the student's function (in the sandboxed child) and the
 reference solution (in the trusted process), so both are observed the same
 way: the value returned AND the side effect on the grader's own input
-tensor (``x.grad``).
+tensor (``x.grad``), plus the facts of what the code did (``grader.runner.recorder``).
 """
 
 from __future__ import annotations
@@ -14,31 +14,34 @@ import torch
 
 from grader.runner import harvest
 from grader.core.exercises import PROTOCOL_CALL_BACKWARD
+from grader.runner.recorder import Recorder
 from grader.runner.wire import Stage
 
 
-def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file: str) -> dict:
+def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file: str,
+             banned: tuple[str, ...] = ()) -> dict:
     """Call ``function`` on a fresh copy of ``given`` and harvest what happened, as a case record.
 
-    The record is ``{"error", "stage", "returned", "grad"}`` (see ``grader.runner.wire``), read back
-    by ``grader.runner.outcome.parse_case``.
+    The record is ``{"error", "stage", "returned", "grad", "facts"}`` (see ``grader.runner.wire``), read back
+    by ``grader.runner.outcome.parse_case``. ``banned``: the exercise's banned functions (config.yaml), whose
+    values the recorder looks for outside autograd's backward.
     """
     x = given.detach().clone()
     stage: Stage = "call"
     returned = None
+    error = None
+    if protocol == PROTOCOL_CALL_BACKWARD:
+        x.requires_grad_(True)
+    recorder = Recorder(x, given, source_file, banned)
     try:
-        if protocol == PROTOCOL_CALL_BACKWARD:
-            x.requires_grad_(True)
-        returned = function(x)
-        if protocol == PROTOCOL_CALL_BACKWARD and isinstance(returned, torch.Tensor) and returned.requires_grad:
-            # The grader, not the student, runs backward here (the book's `d.backward()`).
-            stage = "backward"
-            returned.backward()
-    except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are the student's too
-        return {
-            "error": harvest.exception(error, source_file),
-            "stage": stage,
-            "returned": harvest.value(returned),
-            "grad": harvest.value(x.grad),
-        }
-    return {"error": None, "stage": stage, "returned": harvest.value(returned), "grad": harvest.value(x.grad)}
+        with recorder:
+            returned = function(x)
+            if protocol == PROTOCOL_CALL_BACKWARD and isinstance(returned, torch.Tensor) and returned.requires_grad:
+                # The grader, not the student, runs backward here (the book's `d.backward()`).
+                stage = "backward"
+                with recorder.grader_backward():
+                    returned.backward()
+    except BaseException as raised:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are the student's too
+        error = harvest.exception(raised, source_file)
+    return {"error": error, "stage": stage, "returned": harvest.value(returned), "grad": harvest.value(x.grad),
+            "facts": harvest.facts(recorder.facts(returned))}

@@ -9,11 +9,14 @@ can send it as inert bytes and it carries no behaviour.
 from __future__ import annotations
 
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from grader.runner.wire import ValueKind
+
+if TYPE_CHECKING:
+    from grader.runner.facts import RunFacts
 
 MAX_ELEMENTS = 1 << 20
 """Tensors larger than this are described (shape, dtype) but not copied back."""
@@ -42,6 +45,27 @@ def value(obj: Any, depth: int = 0) -> dict:
             items=[value(item, depth + 1) for item in list(obj)[:MAX_ITEMS]],
         )
     return _described("other", type=_type_name(obj))
+
+
+def facts(recorded: "RunFacts | None") -> dict | None:
+    """The recorder's facts as plain data (``grader.runner.facts.parse_facts`` reads them), None for none."""
+    if recorded is None:
+        return None
+    return {
+        "leaves": recorded.leaves,
+        "new_leaf_ops": list(recorded.new_leaf_ops),
+        "grad_mode_off": recorded.grad_mode_off,
+        "backward_calls": [[c.kind, c.line, c.gradient_given, c.retain_graph, c.root_scalar]
+                           for c in recorded.backward_calls],
+        "returned": list(recorded.returned),
+        "ops_outside_backward": [[op, n] for op, n in recorded.ops_outside_backward],
+        "ops_in_backward": [[op, n] for op, n in recorded.ops_in_backward],
+        "backward_nodes": list(recorded.backward_nodes),
+        "new_leaf_from_input": recorded.new_leaf_from_input,
+        "complex_outside_backward": recorded.complex_outside_backward,
+        "forbidden_outside_backward": list(recorded.forbidden_outside_backward),
+        "custom_backward": recorded.custom_backward,
+    }
 
 
 def _described(kind: ValueKind, **fields: Any) -> dict:

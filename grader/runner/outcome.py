@@ -15,6 +15,7 @@ from typing import Any, Union, get_args
 import torch
 
 from grader.errors import GraderError
+from grader.runner.facts import RunFacts, parse_facts
 from grader.runner.harvest import MAX_ELEMENTS
 from grader.runner.wire import Stage
 
@@ -104,6 +105,8 @@ class CaseRun:
     error: ErrorInfo | None
     stage: Stage
     """'backward' once the grader ran its own ``d.backward()`` (call_backward, ex05), else 'call'."""
+    facts: RunFacts | None = None
+    """What the code did (grader.runner.recorder); None when the child's recorder failed or sent none readable."""
 
 
 def parse_value(raw: Any, depth: int = 0) -> Value:
@@ -181,6 +184,7 @@ def parse_case(raw: Any) -> CaseRun:
         grad=parse_value(_field(raw, "grad", dict)),
         error=parse_error(error) if error is not None else None,
         stage=stage,
+        facts=parse_facts(raw.get("facts")),
     )
 
 

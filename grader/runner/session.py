@@ -63,6 +63,8 @@ class RunRequest:
     timeout: float
     memory_mb: int
     readable: tuple[str, ...] = ()
+    banned: tuple[str, ...] = ()
+    """The exercise's banned functions, whose values the child's recorder looks for."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def run(sock: socket.socket, requests: Sequence[RunRequest], scratch: str,
     """
     job = wire.pack_job(wire.Job(tuple(
         wire.JobExercise(r.exercise_id, r.protocol, r.function, f"submission_{r.exercise_id}", r.source,
-                         r.filename, tuple(r.inputs)) for r in requests)))
+                         r.filename, tuple(r.inputs), tuple(r.banned)) for r in requests)))
     budget = sum(r.timeout for r in requests)
     order = wire.RunOrder(scratch=scratch, wall_seconds=budget + 5.0, cpu_seconds=int(budget) + 2,
                           memory_mb=max(r.memory_mb for r in requests),

@@ -26,7 +26,8 @@ confinement marker (child → pool): one byte, written once ``sandbox.enter``
     is the grader's failure; with it, whatever happens next is the student's.
 ``Job`` (pool → child, on the job pipe, read once the child is confined):
     one frame holding ``{"exercises": [{"exercise_id", "protocol",
-    "function", "module", "source", "filename", "inputs": [tensor, ...]}]}``.
+    "function", "module", "source", "filename", "inputs": [tensor, ...],
+    "banned": [name, ...]}]}``.
     ``pack_job`` / ``unpack_job``.
 ``ExerciseFrame`` (child → pool, on the events pipe, one per exercise as it
     finishes): a frame of ``{"index": i, "result": envelope}``. An envelope
@@ -34,7 +35,8 @@ confinement marker (child → pool): one byte, written once ``sandbox.enter``
     ``{"status": "load_error", "error": error}`` or ``{"status":
     "missing_function", "defined": [name, ...]}`` (≤ 20 public callables).
     A *case* is ``{"error": error | None, "stage": Stage, "returned": value,
-    "grad": value}`` (``grader.runner.calling``); a *value* ``{"kind":
+    "grad": value, "facts": facts | None}`` (``grader.runner.calling``; *facts*
+    from ``grader.runner.recorder``, read by ``grader.runner.facts.parse_facts``); a *value* ``{"kind":
     ValueKind, ...}`` and an *error* ``{"type", "message", "frames",
     "module"?}`` come from ``grader.runner.harvest``, and
     ``grader.runner.outcome`` reads them. ``pack_exercise`` /
@@ -133,6 +135,8 @@ class JobExercise:
     filename: str
     """The path tracebacks show."""
     inputs: tuple["torch.Tensor", ...]
+    banned: tuple[str, ...] = ()
+    """The exercise's banned functions (``banned`` in config.yaml): the recorder looks for their values."""
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,8 @@ def pack_job(job: Job) -> bytes:
     """The frame the pool writes on a child's job pipe."""
     # Field by field, not dataclasses.asdict: that deep-copies every input tensor (≈6 ms a submission).
     exercises = [{"exercise_id": e.exercise_id, "protocol": e.protocol, "function": e.function, "module": e.module,
-                  "source": e.source, "filename": e.filename, "inputs": list(e.inputs)} for e in job.exercises]
+                  "source": e.source, "filename": e.filename, "inputs": list(e.inputs), "banned": list(e.banned)}
+                 for e in job.exercises]
     data = frame(dump({"exercises": exercises}))
     if len(data) > MAX_JOB_BYTES:
         raise ValueError("job too large")
@@ -235,8 +240,10 @@ def unpack_job(data: bytes) -> Job:
             raise FrameError("job: an exercise is not a mapping")
         fields = _checked(entry, "job exercise", exercise_id=_text, protocol=_text, function=_text, module=_text,
                           source=_text, filename=_text,
-                          inputs=lambda v: isinstance(v, list) and all(type(t) is torch.Tensor for t in v))
-        exercises.append(JobExercise(**{**fields, "inputs": tuple(fields["inputs"])}))
+                          inputs=lambda v: isinstance(v, list) and all(type(t) is torch.Tensor for t in v),
+                          banned=lambda v: _texts(v) and len(v) <= 64)
+        exercises.append(JobExercise(**{**fields, "inputs": tuple(fields["inputs"]),
+                                        "banned": tuple(fields["banned"])}))
     return Job(tuple(exercises))
 
 

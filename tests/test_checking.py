@@ -25,4 +25,4 @@ def test_notebook_check_leaves_the_hidden_share_to_grading(monkeypatch):
     monkeypatch.chdir(REPO)
     monkeypatch.delenv("GRADER_COURSE", raising=False)
     head = grader.check("ex03", lang="en").text.splitlines()[0]
-    assert "0/2 points from public cases; the other 1 is decided by hidden cases when your instructor grades" in head
+    assert "0/1 points from public cases; hidden cases decide the other 1 when your instructor grades (2 in all)" in head

@@ -99,6 +99,12 @@ BROKEN = [
      ["exercises.ex03.checks[0].banned"]),
     ("autograd_only without banned operations", lambda d: d["exercises"]["ex06"]["checks"][1].pop("banned"),
      ["exercises.ex06.checks[1].banned"]),
+    ("graph nodes on a value check", lambda d: d["exercises"]["ex03"]["checks"][0].update(through=["SinBackward0"]),
+     ["exercises.ex03.checks[0].through", "autograd_only"]),
+    ("graph nodes not a list of names", lambda d: d["exercises"]["ex06"]["checks"][1].update(through="SinBackward0"),
+     ["exercises.ex06.checks[1].through", "SinBackward0"]),
+    ("graph node that is no name", lambda d: d["exercises"]["ex06"]["checks"][1].update(through=["Sin Backward"]),
+     ["exercises.ex06.checks[1].through", "Sin Backward"]),
     ("label neither text nor zh/en", lambda d: d["exercises"]["ex03"]["checks"][0].update(label={"fr": "y"}),
      ["exercises.ex03.checks[0].label"]),
     ("unknown hint plug-in", lambda d: d["exercises"]["ex03"].update(hints=["psychic"]),
@@ -182,3 +188,10 @@ def test_cli_with_broken_config_exits_2_with_one_line(tmp_path, capsys):
     assert lines[0].startswith("grader:")
     assert "pionts" in lines[0]
     assert "Traceback" not in captured.err + captured.out
+
+
+def test_autograd_only_reads_its_graph_nodes_and_banned_functions():
+    """Does ex06's autograd_only check carry the banned functions and the graph nodes config.yaml names?"""
+    raw = next(c for c in repo_config()["exercises"]["ex06"]["checks"] if c["kind"] == "autograd_only")
+    check = next(c for c in load_config(CONFIG).exercise("ex06").checks if c.kind == "autograd_only")
+    assert check.banned == tuple(raw["banned"]) and check.through == tuple(raw["through"]) and check.through

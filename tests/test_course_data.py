@@ -67,7 +67,7 @@ def test_check_runs_the_new_exercise(course):
     assert "ex07 · The gradient of Σx³" in stub.stdout and "not started" in stub.stdout
     right = grader("--course", str(course), "check", "ex07", "--file", str(EX07 / "submissions/right" / STUB))
     assert right.returncode == 0, right.stdout + right.stderr
-    assert "立方和的梯度" in right.stdout and "1/2 分；其余 1 分" in right.stdout
+    assert "立方和的梯度" in right.stdout and "公开用例 1/1 分；另外 1 分" in right.stdout
     wrong = grader("--course", str(course), "check", "ex07", "--file", str(EX07 / "submissions/wrong" / STUB),
                    "--lang", "en")
     assert wrong.returncode == 1

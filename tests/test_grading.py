@@ -97,3 +97,17 @@ def test_crash_in_one_exercise_scores_zero_without_stopping_grading(plans, pool)
     assert result.status == "error"
     assert result.score == 0
     assert result.problem is not None and result.problem.key == "crashed"
+
+
+def test_hard_coded_sizes_are_one_clear_message_on_hidden_cases(plans, pool):
+    """The book-sized `x.grad = torch.tensor([0., 2., 4., 6.])` passes the public case; every hidden case fails with
+    one and the same hard_coded_size message instead of a raw torch error repeated per case."""
+    from helpers import feedback_text
+
+    result = grade(plans, pool, "hardcoded", "ex03")
+    hidden = {f.problem for c in result.checks if not c.public for f in c.findings if not f.passed}
+    assert len(hidden) == 1 and next(iter(hidden)).key == "hint.hard_coded_size"
+    assert "hard_coded_size" in {k.removeprefix("hint.") for k in result.misconceptions}
+    for lang, words in (("en", "torch.zeros_like(x)"), ("zh", "torch.zeros_like(x)")):
+        text = feedback_text(result, lang)
+        assert words in text and "RuntimeError" not in text, text

@@ -92,7 +92,8 @@ def test_report_shows_every_exercise_and_the_misconceptions_of_the_class(graded,
         for check in spec.checks:
             assert check.label.en in seen
     listed = [m for e in summary["exercises"].values() for m in e["misconceptions"]]
-    assert {m["id"] for m in listed} >= {"accumulated_twice", "not_zeroed", "weighted_backward", "banned_use"}
+    assert {m["id"] for m in listed} >= {"retain_graph_twice", "not_zeroed", "weighted_backward",
+                                         "cos_outside_backward"}
     for entry in listed:
         assert entry["en"] == misconception_title(entry["id"], "en") and entry["en"] in seen
         assert all(name in seen for name in entry["students"])

@@ -142,8 +142,8 @@ def test_a_correct_check_does_not_claim_full_marks(course, pool):
     head = render_submission(checked, course.config, "en").splitlines()[0]
     assert "2/2 points" not in head
     # ex03: 2 points, three checks, half of each on hidden cases: the halves come to 1 and 1.
-    assert "1/2 points from public cases; the other 1 is decided by hidden cases when your instructor grades" in head
-    assert "公开用例得 1/2 分；其余 1 分由老师评分时的隐藏用例决定" in render_submission(checked, course.config, "zh")
+    assert "1/1 points from public cases; hidden cases decide the other 1 when your instructor grades (2 in all)" in head
+    assert "公开用例 1/1 分；另外 1 分由老师评分时的隐藏用例决定（满分 2）" in render_submission(checked, course.config, "zh")
 
 
 def test_an_exercise_without_hidden_cases_keeps_all_its_points_in_check(tmp_path, pool):

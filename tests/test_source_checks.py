@@ -80,3 +80,12 @@ def test_pathological_source_becomes_a_syntax_error():
     deep = "x = " + "(" * 100_000 + ")" * 100_000 + "\n"
     with pytest.raises(SyntaxError):
         parse(deep, EX06)
+
+
+@pytest.mark.parametrize("scenario, found", [("ex06_label_cos", True), ("ex06_getattr_cos", False),
+                                             ("ex06_shifted_sin", False), ("ex06_complex_exp", False)])
+def test_the_text_scan_alone_would_misjudge(scenario, found):
+    """The scan flags a correct answer's variable and label named cos, and sees none of the three cheats: why the
+    verdict comes from behaviour (tests/test_check_fixtures.py) and the scan only points at a line."""
+    source = (SUBMISSIONS / scenario / EX06).read_text(encoding="utf-8")
+    assert bool(hits(source)) is found

@@ -270,10 +270,10 @@ MESSAGES = MappingProxyType({
     "watch.stopped": "Stopped watching.",
     "error.watch_alone": "--watch prints the report after every save; it cannot be combined with --json or --plot.",
     # --- points on the grading grid, and advice worded for a notebook ---
-    "ui.points_public": "{score:g}/{max_score:g} points from public cases; the other {pending:g} is decided by hidden "
-                        "cases when your instructor grades",
-    "ui.total_public": "Total: {score:g}/{max_score:g} points from public cases; the other {pending:g} is decided by "
-                       "hidden cases when your instructor grades",
+    "ui.points_public": "{score:g}/{public:g} points from public cases; hidden cases decide the other {pending:g} "
+                        "when your instructor grades ({max_score:g} in all)",
+    "ui.total_public": "Total: {score:g}/{public:g} points from public cases; hidden cases decide the other "
+                       "{pending:g} when your instructor grades ({max_score:g} in all)",
     "ui.more_cases.notebook": "… and {count} more failing case(s); run grader.check(\"{id}\", verbose=True) to see them all.",
     "ui.plot_hint.notebook": "See the curves: grader.check(\"{id}\", plot=True)",
     # --- class report (summary.json, report.html) ---

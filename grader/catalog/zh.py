@@ -236,8 +236,8 @@ MESSAGES = MappingProxyType({
     "watch.stopped": "已停止监视。",
     "error.watch_alone": "--watch 会在每次保存后打印报告；不能与 --json 或 --plot 同时使用。",
     # --- points on the grading grid, and advice worded for a notebook ---
-    "ui.points_public": "公开用例得 {score:g}/{max_score:g} 分；其余 {pending:g} 分由老师评分时的隐藏用例决定",
-    "ui.total_public": "总分：公开用例得 {score:g}/{max_score:g} 分；其余 {pending:g} 分由老师评分时的隐藏用例决定",
+    "ui.points_public": "公开用例 {score:g}/{public:g} 分；另外 {pending:g} 分由老师评分时的隐藏用例决定（满分 {max_score:g}）",
+    "ui.total_public": "总分：公开用例 {score:g}/{public:g} 分；另外 {pending:g} 分由老师评分时的隐藏用例决定（满分 {max_score:g}）",
     "ui.more_cases.notebook": "……还有 {count} 个未通过的用例；运行 grader.check(\"{id}\", verbose=True) 查看全部。",
     "ui.plot_hint.notebook": "查看曲线：grader.check(\"{id}\", plot=True)",
     # --- class report (summary.json, report.html) ---

@@ -147,9 +147,11 @@ def grade_class(course: Course, folders: list[Path], options: GradeOptions, pool
         try:
             for submission, files in todo:
                 files = files or submissions.read(submission, course.exercises)
-                future = executor.submit(pipeline.grade_files, files, plans, pool, options.isolate)
+                # Parsed here, in this one thread: CPython 3.11's parser is not safe to run in several at once.
+                parsed = pipeline.parse_sources(files, plans)
+                future = executor.submit(pipeline.grade_files, files, plans, pool, options.isolate, parsed)
                 in_flight.append((future, _key(base_key, files), submission.canvas_id, folders_of[submission.name]))
-                del files, future
+                del files, parsed, future
                 if len(in_flight) >= window:
                     finish_oldest()
             while in_flight:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.core import diagnose, hints
+from grader.core import diagnose, hints, misconceptions
 from grader.core.cases import Case
 from grader.core.compare import compare
 from grader.core.exercises import CheckSpec, ExerciseSpec
@@ -37,6 +37,16 @@ def _tuple_names(spec: ExerciseSpec) -> str:
 
 def evaluate(check: CheckSpec, spec: ExerciseSpec, case: Case, run: CaseRun, expected: CaseRun) -> CaseFinding:
     """Does ``check`` hold on ``case``? Failing findings carry the best explanation found."""
+    found = _evaluate(check, spec, case, run, expected)
+    if found.passed or found.problem is None:
+        return found
+    # What the code did names the mistake better than the symptom; the verdict stays the same.
+    better = misconceptions.explain(spec, check, case, run, expected, found.problem)
+    return found if better is None else CaseFinding(found.case, found.describe, found.public, False, better,
+                                                    found.mismatch)
+
+
+def _evaluate(check: CheckSpec, spec: ExerciseSpec, case: Case, run: CaseRun, expected: CaseRun) -> CaseFinding:
 
     def finding(problem: Message | None = None, mismatch=None) -> CaseFinding:
         return CaseFinding(case.name, case.show, case.public, problem is None, problem, mismatch)
@@ -60,14 +70,22 @@ def evaluate(check: CheckSpec, spec: ExerciseSpec, case: Case, run: CaseRun, exp
             return finding(message("not_detached", noun=check.noun, grad_fn=got.grad_fn or "-"))
         return finding()
 
+    if check.target == "grad" and misconceptions.grad_without_backward(spec, run):
+        # A gradient no backward pass produced was typed in: right values, but not autograd's.
+        return finding(message("hint.grad_assigned", input=spec.input_name))
     reference = target(expected, check.target)
     if not isinstance(reference, TensorValue) or reference.data is None:
         raise ValueError(f"the reference for {spec.id} {check.id} is not a tensor")
     mismatch = compare(got.data, reference.data, spec.tolerance.rtol, spec.tolerance.atol)
     if mismatch is None:
         return finding()
-    known = hints.recognise(spec.hints, check.target, got.data, reference.data, case.input)
-    return finding(known or message("mismatch", noun=check.noun), mismatch)
+    expected_grad = expected.grad.data if isinstance(expected.grad, TensorValue) else None
+    known = (misconceptions.value_model(spec, check, run, got.data, reference.data, case.input, expected_grad)
+             or misconceptions.shape_problem(spec, check, case, mismatch)
+             or hints.recognise(spec.hints, check.target, got.data, reference.data, case.input))
+    # A forward value is not something autograd gives: only a gradient is worded that way.
+    generic = message("mismatch.grad" if check.target == "grad" else "mismatch.value", noun=check.noun)
+    return finding(known or generic, mismatch)
 
 
 def _kind_name(value: Value) -> str:

@@ -43,7 +43,7 @@ BUILTIN_DEFAULTS: Mapping[str, Any] = {
 _EXERCISE_KEYS = DEFAULT_KEYS | {"title", "file", "function", "protocol", "input", "cases", "public", "hidden",
                                  "checks", "hints", "plot"}
 _CASE_KEYS = {"recipe", "dtype", "show", "n", "scale", "value", "start", "end"}
-_CHECK_KEYS = {"id", "kind", "target", "noun", "label", "banned"}
+_CHECK_KEYS = {"id", "kind", "target", "noun", "label", "banned", "through"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EXERCISE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -232,10 +232,14 @@ def _checks(check: Checker, key: str, raw: Any) -> tuple[CheckSpec, ...]:
             if not banned:
                 raise check.fail(f"{where}.banned", "a non-empty list of operation names (cos, ...)",
                                  fields.get("banned"))
-            specs.append(CheckSpec(check_id, kind, check.label(fields.get("label"), f"{where}.label"), banned=banned))
+            through = _names(check, f"{where}.through", fields.get("through"), None,
+                             "autograd graph node names (SinBackward0, ...)")
+            specs.append(CheckSpec(check_id, kind, check.label(fields.get("label"), f"{where}.label"), banned=banned,
+                                   through=through))
             continue
-        if "banned" in fields:
-            raise ConfigError(f"{check.path}: {where}.banned applies to kind autograd_only only.")
+        for only in ("banned", "through"):
+            if only in fields:
+                raise ConfigError(f"{check.path}: {where}.{only} applies to kind autograd_only only.")
         target = check.text(fields.get("target"), f"{where}.target", "returned, returned.N or grad", TARGET_PATTERN)
         noun = check.text(fields.get("noun"), f"{where}.noun", "how the checked value is named in feedback (y, x.grad)")
         specs.append(CheckSpec(check_id, kind, check.label(fields.get("label"), f"{where}.label"), target, noun))

@@ -25,7 +25,8 @@ PROTOCOL_CALL_BACKWARD: CallingProtocol = "call_backward"
 
 CheckKind = Literal["value", "graph", "detached", "autograd_only"]
 """value: close to the reference's; graph: has a grad_fn; detached: no grad_fn and no requires_grad;
-autograd_only: the submission reaches none of the banned operations (a check on the source)."""
+autograd_only: the result came out of autograd (through the configured graph nodes) and no banned function's
+value was computed outside autograd's backward (judged from what the code did)."""
 CHECK_KINDS: tuple[str, ...] = get_args(CheckKind)
 
 DType = Literal["float32", "float64"]
@@ -101,7 +102,11 @@ class CheckSpec:
     noun: str = ""
     """How the target is named in feedback: 'y', 'x.grad', 'u', ..."""
     banned: tuple[str, ...] = ()
-    """autograd_only: the operations the submission must not reach ('cos')."""
+    """autograd_only: the functions whose values the submission must not compute outside autograd's
+    backward ('cos')."""
+    through: tuple[str, ...] = ()
+    """autograd_only: autograd graph nodes the backward pass must traverse ('SinBackward0': the result is a
+    derivative of sin of the given input)."""
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ def _request(exercise_plan: ExercisePlan, source: SourceFile) -> RunRequest:
         inputs=tuple(case.input for case in exercise_plan.cases),
         timeout=spec.timeout,
         memory_mb=spec.memory_mb,
+        banned=spec.banned,
     )
 
 
@@ -128,17 +129,25 @@ def _score(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult | Non
     return grade_exercise(exercise_plan.spec, exercise_plan.cases, exercise_plan.expected, source, run)
 
 
-def grade_files(files: SubmissionFiles, plans: tuple[ExercisePlan, ...], pool: Pool,
-                isolate: Isolation = "submission") -> SubmissionResult:
-    """Every planned exercise of one submission read by grader.core.submissions (safe to call from many threads)."""
+def parse_sources(files: SubmissionFiles, plans: tuple[ExercisePlan, ...]) -> tuple[SourceFile, ...]:
+    """Every planned exercise's source, decoded and parsed. Call it from one thread only: CPython 3.11's
+    parser can fail with "AST constructor recursion depth mismatch" when two threads parse at once."""
     scopes = dict(files.scopes)
-    sources_ = []
+    parsed = []
     for exercise_plan in plans:
         spec = exercise_plan.spec
         source = sources.from_bytes(spec, files.shown_as(spec.id), files.file(spec.id), scopes.get(spec.id))
         if files.problem is not None:
             source = replace(source, text=None, problem=files.problem)
-        sources_.append(source)
+        parsed.append(source)
+    return tuple(parsed)
+
+
+def grade_files(files: SubmissionFiles, plans: tuple[ExercisePlan, ...], pool: Pool,
+                isolate: Isolation = "submission", parsed: tuple[SourceFile, ...] | None = None) -> SubmissionResult:
+    """Every planned exercise of one submission read by grader.core.submissions. Safe to call from many threads
+    when ``parsed`` (:func:`parse_sources`, done in one thread) is given."""
+    sources_ = list(parsed if parsed is not None else parse_sources(files, plans))
     try:
         exercises = tuple(result for _, result in run_and_grade(plans, sources_, pool, isolate))
     except Exception as error:  # noqa: BLE001 - one submission's failure must not stop a class's grading

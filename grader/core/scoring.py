@@ -18,16 +18,15 @@ from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
-from grader.core import diagnose, evaluate, hints
+from grader.core import behaviour, diagnose, evaluate, hints
 from grader.core.cases import Case
-from grader.core.exercises import CheckSpec, ExerciseSpec
+from grader.core.exercises import ExerciseSpec
 from grader.core.results import (
     STATUS_ERROR,
     STATUS_FAILED,
     STATUS_NOT_ATTEMPTED,
     STATUS_NOT_SUBMITTED,
     STATUS_PASSED,
-    CaseFinding,
     CheckResult,
     ExerciseResult,
     Message,
@@ -36,7 +35,6 @@ from grader.core.results import (
     test_name,
 )
 from grader.core.sources import SourceFile
-from grader.i18n import has_message
 from grader.runner.outcome import CaseRun
 from grader.runner.pool import RunResult
 
@@ -65,7 +63,7 @@ def grade_exercise(spec: ExerciseSpec, cases: tuple[Case, ...], expected: tuple[
                                        share if passed else 0.0, share, findings))
     # A source-only check earns nothing on its own: an empty stub reaches no banned operation either.
     answers_right = bool(results) and all(r.passed for r in results)
-    results += [_source_check(spec, check, source, answers_right, shares[(check.id, True)])
+    results += [behaviour.autograd_only(spec, check, cases, run.cases, source, answers_right, shares[(check.id, True)])
                 for check in spec.checks if check.kind == "autograd_only"]
     order = [c.id for c in spec.checks]
     results.sort(key=lambda r: order.index(r.check_id))
@@ -186,23 +184,6 @@ def public_preview(result: ExerciseResult, spec: ExerciseSpec) -> ExerciseResult
                    for c in result.checks if c.public)
     earned = 0.0 if result.status == STATUS_NOT_ATTEMPTED else total(c.score for c in checks)
     return replace(result, checks=checks, score=earned)
-
-
-def _source_check(spec: ExerciseSpec, check: CheckSpec, source: SourceFile, answers_right: bool,
-                  share: float) -> CheckResult:
-    hits = [hit for hit in source.banned_hits if hit.op in check.banned]
-    if hits:
-        first = hits[0]
-        key = f"banned.{first.op}" if has_message(f"banned.{first.op}") else "banned"
-        problem = message(key, op=first.op, line=first.line, code=first.text,
-                          lines=", ".join(str(h.line) for h in hits))
-        finding = CaseFinding("source", source.display, True, False, problem)
-        return CheckResult(spec.id, check.id, check.label, True, False, 0.0, share, (finding,))
-    if not answers_right:
-        finding = CaseFinding("source", source.display, True, False, message("source_check_gated"))
-        return CheckResult(spec.id, check.id, check.label, True, False, 0.0, share, (finding,))
-    finding = CaseFinding("source", source.display, True, True)
-    return CheckResult(spec.id, check.id, check.label, True, True, share, share, (finding,))
 
 
 def grader_error(spec: ExerciseSpec, cases: tuple[Case, ...], source: SourceFile, detail: str) -> ExerciseResult:

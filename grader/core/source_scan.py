@@ -1,4 +1,9 @@
-"""Checks on a submission's source text, done by parsing (never running) it in the trusted process."""
+"""Find a banned function's uses in a submission's source text, by parsing (never running) it in the trusted process.
+
+The text never decides a verdict when the child recorded what the code did
+(grader.core.behaviour): a hit only points the student at a line once the
+behaviour agrees, and decides alone only when the recorder reported nothing.
+"""
 
 from __future__ import annotations
 

@@ -26,10 +26,12 @@ def hidden_share(result: ExerciseResult) -> float:
 
 
 def points_text(score: float, max_score: float, pending: float, lang: str, total: bool = False) -> str:
-    """``1/2 points``, or with hidden cases still to decide ``1/2 points from public cases; the other 1 …``."""
+    """``1/2 points``, or with hidden cases still to decide ``1/1 points from public cases; hidden cases decide
+    the other 1 … (2 in all)``."""
     if pending > 0:
         key = "ui.total_public" if total else "ui.points_public"
-        return text(key, lang, score=score, max_score=max_score, pending=pending)
+        return text(key, lang, score=score, public=round(max_score - pending, 2), max_score=max_score,
+                    pending=pending)
     return text("ui.total" if total else "ui.points", lang, score=score, max_score=max_score)
 
 

@@ -212,10 +212,19 @@ def _from_directory(submission: Submission, exercises: tuple[ExerciseSpec, ...])
     found: dict[str, tuple[int, Path]] = {}
     wanted = {e.filename: e.id for e in exercises}
     capped = False
+    notebooks: list[tuple[int, Path]] = []
     for depth, folder, names, capped in walk(submission.path, _MAX_DEPTH, _MAX_ENTRIES):
         for name in names:
             if name in wanted and (wanted[name] not in found or depth < found[wanted[name]][0]):
                 found[wanted[name]] = (depth, folder / name)
+            elif name.lower().endswith(".ipynb") and not name.startswith("."):
+                notebooks.append((depth, folder / name))
+    if not found and notebooks:
+        # A folder holding the filled-in notebook instead of exercise files: its shallowest notebook, as if
+        # handed in alone (the first by name where several sit at the same depth).
+        depth, path = min(notebooks, key=lambda n: (n[0], n[1].name))
+        inner = _from_notebook(dataclasses.replace(submission, path=path, kind=KIND_NOTEBOOK), exercises)
+        return dataclasses.replace(inner, submission=submission)
     if not found:
         if capped:
             return _empty(submission, exercises, message("submission_too_deep", name=display_name(submission.path.name),

@@ -300,6 +300,8 @@ def test_the_instructor_sees_the_layers(emulated):
     if emulated["runs"]["solved"]["cpu_quota"]:
         assert lines[0].endswith("; 1 grading worker")
     assert any(line.startswith(f"{LAYERS_PREFIX}: missing:") for line in stdout.splitlines())  # no CAP_SYS_ADMIN
+    # The read-only cgroupfs is named as such, not as a permission problem of root's.
+    assert "mounted read-only (as in a container)" in stdout
 
 
 

@@ -48,6 +48,13 @@ def own_cgroup() -> tuple[int, str, str]:
     raise OSError(errno.ENOENT, "this process is in no memory cgroup")
 
 
+def _read_only(path: str) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def available() -> tuple[bool, str]:
     """Whether :meth:`MemoryCgroups.create` can work here; if not, the reason in words (no side effects)."""
     try:
@@ -55,6 +62,8 @@ def available() -> tuple[bool, str]:
     except OSError as error:
         return False, error.strerror or str(error)
     if not os.access(directory, os.W_OK):
+        if _read_only(directory):  # Docker mounts cgroupfs read-only: say so, not "not writable by uid 0"
+            return False, f"the cgroup filesystem holding {directory} is mounted read-only (as in a container)"
         return False, f"{directory} is not writable by uid {os.geteuid()}"
     if version == 2 and "memory" not in _words(os.path.join(directory, "cgroup.subtree_control")):
         if _words(os.path.join(directory, "cgroup.procs")):

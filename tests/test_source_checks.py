@@ -7,7 +7,7 @@ import tokenize
 
 import pytest
 
-from grader.core.source_scan import banned_uses, parse
+from grader.core.source_scan import banned_uses, parse, while_loops
 from helpers import SUBMISSIONS
 
 EX06 = "ex06_sin_cos.py"
@@ -89,3 +89,25 @@ def test_the_text_scan_alone_would_misjudge(scenario, found):
     verdict comes from behaviour (tests/test_check_fixtures.py) and the scan only points at a line."""
     source = (SUBMISSIONS / scenario / EX06).read_text(encoding="utf-8")
     assert bool(hits(source)) is found
+
+
+def test_while_loops_are_the_functions_own_with_their_lines():
+    """A hung run is explained with the loop the student wrote: its header as written and its line, from the
+    exercise's function only (a helper's loop elsewhere in the file is not it)."""
+    source = (
+        "import torch\n"
+        "\n"
+        "def helper(n):\n"
+        "    while n > 0:\n"
+        "        n -= 1\n"
+        "\n"
+        "def f(a):\n"
+        "    b = a * 2\n"
+        "    while (b.sum()\n"
+        "           < 1000):\n"
+        "        b = b * 2\n"
+        "    return b\n"
+    )
+    loops = while_loops(parse(source, "ex05.py"), source, "f")
+    assert [(hit.line, hit.text) for hit in loops] == [(9, "while b.sum() < 1000")]
+    assert while_loops(parse(source, "ex05.py"), source, "missing")[0].line == 4  # no such function: the file's

@@ -19,8 +19,15 @@ MESSAGES = MappingProxyType({
     "missing_function": "{file} defines no function `{function}` (found: {defined}). Keep the function name and "
                         "signature from the exercise stub.",
     "timeout": "Stopped after {seconds} s: your code did not finish in its time budget. Look for a loop that never ends.",
-    "hint.endless_loop": "Stopped after {seconds} s: f never returned. The loop `while b.norm() < 1000` must end: "
-                            "b has to grow each time round (b = b * 2) and nothing may reset it.",
+    "timeout.loop": "Stopped after {seconds} s: your code did not finish in its time budget. Look at the loop on "
+                    "line {line}, `{loop}`: can its condition ever become false for this input?",
+    "hint.endless_loop": "Stopped after {seconds} s: f never returned. The book's loop `while b.norm() < 1000` ends "
+                         "because b doubles each time round (b = b * 2) and nothing resets it; look for a loop in "
+                         "your f that never ends.",
+    "hint.endless_loop.loop": "Stopped after {seconds} s: f never returned, so your loop on line {line}, `{loop}`, "
+                              "never ended for some a the grader passed. It must end for every a, negative ones "
+                              "too: b has to grow in size each time round (b = b * 2), nothing may reset it, and "
+                              "the book's condition `b.norm() < 1000` does not depend on the sign of b.",
     "memory_exceeded": "Your code used more than its {limit} MiB of memory and was stopped. Look for a tensor or "
                        "a list that grows without bound (or a loop that never ends).",
     "crashed": "Your code crashed the Python process (signal {signal}). This is usually native code misuse "

@@ -14,8 +14,13 @@ MESSAGES = MappingProxyType({
     "raised_at_import": "{file} 第 {line} 行：{type}：{error}\n    {code}\n文件在加载时就出错了，还没调用到你的函数。",
     "missing_function": "{file} 中没有定义函数 `{function}`（找到的是：{defined}）。请保留练习模板中的函数名和参数。",
     "timeout": "运行 {seconds} 秒后被终止：代码没有在时限内结束。请检查是否有永远不会结束的循环。",
-    "hint.endless_loop": "运行 {seconds} 秒后被终止：f 一直没有返回。循环 `while b.norm() < 1000` 必须能结束："
-                            "每一轮 b 都要变大（b = b * 2），而且不能被重置。",
+    "timeout.loop": "运行 {seconds} 秒后被终止：代码没有在时限内结束。请看第 {line} 行的循环 `{loop}`："
+                    "对这个输入，它的条件有可能变为假吗？",
+    "hint.endless_loop": "运行 {seconds} 秒后被终止：f 一直没有返回。书中的循环 `while b.norm() < 1000` 之所以能结束，"
+                         "是因为每一轮 b 都翻倍（b = b * 2）且不会被重置；请检查你的 f 中哪个循环永远不会结束。",
+    "hint.endless_loop.loop": "运行 {seconds} 秒后被终止：f 一直没有返回，也就是第 {line} 行的循环 `{loop}` "
+                              "对评分器传入的某个 a 没有结束。它必须对每个 a 都能结束，包括负数：每一轮 b 的大小都要"
+                              "增长（b = b * 2），不能被重置；书中的条件 `b.norm() < 1000` 与 b 的正负无关。",
     "memory_exceeded": "你的代码使用的内存超过了 {limit} MiB 的上限，已被终止。请检查是否有不断增长的张量或列表（或不会结束的循环）。",
     "crashed": "你的代码让 Python 进程崩溃了（信号 {signal}）。通常是误用了底层代码（ctypes 等）。",
     "no_result": "你的代码在返回之前就结束了进程（退出码 {code}）：练习中不要调用 sys.exit()、os._exit() 或 quit()。",

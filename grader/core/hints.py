@@ -103,9 +103,14 @@ def recognise(names: tuple[str, ...], target: str, got: "torch.Tensor", expected
     return None
 
 
-def timeout_message(names: tuple[str, ...], seconds: float) -> Message:
-    """How a run that hung is worded: a listed time-out hint's message, else the generic one."""
-    for name in names:
-        if HINTS[name].inspects == "timeout":
-            return message(HINTS[name].key, seconds=round(seconds, 1))
-    return message("timeout", seconds=round(seconds, 1))
+def timeout_message(names: tuple[str, ...], seconds: float, loops: tuple = ()) -> Message:
+    """How a run that hung is worded: a listed time-out hint's message, else the generic one; either quotes the
+    student's own ``while`` loop and its line when the function has one (``loops``: grader.core.source_scan)."""
+    hint = next((HINTS[name] for name in names if HINTS[name].inspects == "timeout"), None)
+    if hint is None:
+        if loops:
+            return message("timeout.loop", seconds=round(seconds, 1), loop=loops[0].text, line=loops[0].line)
+        return message("timeout", seconds=round(seconds, 1))
+    if loops:  # every time-out hint has a '.loop' variant (tests/test_i18n.py)
+        return message(f"{hint.key}.loop", seconds=round(seconds, 1), loop=loops[0].text, line=loops[0].line)
+    return message(hint.key, seconds=round(seconds, 1))

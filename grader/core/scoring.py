@@ -102,7 +102,7 @@ def run_problem(spec: ExerciseSpec, source: SourceFile, run: RunResult) -> Messa
         return message("missing_function", file=source.display, function=spec.function,
                        defined=", ".join(run.defined) or "-")
     if run.status == "timeout":
-        return hints.timeout_message(spec.hints, run.wall)
+        return hints.timeout_message(spec.hints, run.wall, source.loops)
     if run.status == "crashed":
         return message("crashed", signal=run.detail)
     if run.status == "out_of_memory":

@@ -50,3 +50,20 @@ def banned_uses(tree: ast.Module, source: str, banned: tuple[str, ...]) -> tuple
             line = getattr(node, "lineno", 0)
             hits.setdefault(line, SourceHit(line, lines[line - 1].strip() if 0 < line <= len(lines) else "", found))
     return tuple(hits[line] for line in sorted(hits))
+
+
+def while_loops(tree: ast.Module, source: str, function: str) -> tuple[SourceHit, ...]:
+    """The ``while`` loops of ``function`` (of the whole file when it defines no such function), in line order:
+    the line and the loop's header as the student wrote it (``op`` is 'while')."""
+    scopes = [node for node in ast.walk(tree)
+              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function] or [tree]
+    lines = source.splitlines()
+    found = {node.lineno: node for scope in scopes for node in ast.walk(scope) if isinstance(node, ast.While)}
+    hits = []
+    for line in sorted(found):
+        # One line however the student wrapped it: the message quotes it inline.
+        header = " ".join(f"while {ast.get_source_segment(source, found[line].test) or ''}".split())
+        if not header.removeprefix("while").strip() and 0 < line <= len(lines):
+            header = lines[line - 1].strip().rstrip(":")
+        hits.append(SourceHit(line, header[:120], "while"))
+    return tuple(hits)

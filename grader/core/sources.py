@@ -23,6 +23,8 @@ class SourceFile:
     problem: Message | None = None
     banned_hits: tuple[source_scan.SourceHit, ...] = ()
     """Where the source reaches an operation an autograd_only check bans."""
+    loops: tuple[source_scan.SourceHit, ...] = ()
+    """The ``while`` loops of the exercise's function: what a run that never returned is most likely stuck in."""
 
 
 def from_bytes(spec: ExerciseSpec, display: str, data: bytes | None, scope: str | None = None) -> SourceFile:
@@ -49,13 +51,14 @@ def from_bytes(spec: ExerciseSpec, display: str, data: bytes | None, scope: str 
         code = (error.text or "").strip()
         return SourceFile(exercise_id, display, None, message(
             "syntax_error", file=display, line=error.lineno or 0, code=code, error=error.msg))
+    loops = source_scan.while_loops(tree, text, spec.function)
     if scope is not None:
         try:
             return SourceFile(exercise_id, display, text, None,
-                              source_scan.banned_uses(source_scan.parse(scope, display), scope, spec.banned))
+                              source_scan.banned_uses(source_scan.parse(scope, display), scope, spec.banned), loops)
         except SyntaxError:
             pass  # the scope is part of a file that parsed: fall back to the whole file
-    return SourceFile(exercise_id, display, text, None, source_scan.banned_uses(tree, text, spec.banned))
+    return SourceFile(exercise_id, display, text, None, source_scan.banned_uses(tree, text, spec.banned), loops)
 
 
 def read(spec: ExerciseSpec, path: Path, display: str) -> SourceFile:

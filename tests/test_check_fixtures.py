@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import feedback_text
+from helpers import feedback_text, spec
+from grader.commands import check as checking
 
 # (scenario, exercise, misconception key, words the English hint must contain, words the Chinese hint must contain)
 MISTAKES = [
@@ -76,9 +77,27 @@ def test_endless_loop_in_f_is_stopped_and_explained(check_submission):
     its line, not the book's."""
     result = check_submission("ex05_infinite", "ex05")
     assert result.status == "error" and result.score == 0
-    assert result.problem is not None and result.problem.key == "hint.endless_loop.loop"
+    assert result.problem is not None and result.problem.key == "hint.endless_loop.loop_case"
     assert "your loop on line 8, `while True`" in feedback_text(result, "en")
     assert "第 8 行的循环 `while True`" in feedback_text(result, "zh")
+    first = spec("ex05").case(spec("ex05").public[0])
+    assert f"on the case {first.show}," in feedback_text(result, "en")  # it hangs on every case: the first one
+
+
+@pytest.mark.slow
+def test_the_case_a_loop_hangs_on_is_named(course, pool):
+    """`while b.sum() < 1000` ends for a positive a and never for a negative one: the feedback names the public
+    case that hung (found by running each public case alone), and quotes the student's condition."""
+    from helpers import FIXTURES
+
+    path = FIXTURES / "mistakes" / "ex05_sum_condition_loop" / course.config.exercise("ex05").filename
+    result = checking.check(course, ("ex05",), {"ex05": path}, pool).result.exercises[0]
+    public = [spec("ex05").case(name) for name in spec("ex05").public]
+    hung = [case for case in public if case.param("value") < 0]
+    assert hung and len(hung) < len(public)  # the course has a public case on each side of 0
+    assert result.problem is not None and result.problem.key == "hint.endless_loop.loop_case"
+    assert f"on the case {hung[0].show}," in feedback_text(result, "en")
+    assert "`while b.sum() < 1000`" in feedback_text(result, "en")
 
 
 @pytest.mark.parametrize("scenario, folder", [("correct", "solutions"), ("stubs", "exercises")])

@@ -106,7 +106,8 @@ def test_every_key_the_code_uses_exists_in_both_catalogues():
     used |= {f"ui.status.{status}" for status in statuses} | {f"report.status.{status}" for status in statuses}
     used |= {"misconception.untitled"}
     used |= {hint.key for hint in hints.HINTS.values()}
-    used |= {f"{hint.key}.loop" for hint in hints.HINTS.values() if hint.inspects == "timeout"}
+    used |= {f"{hint.key}.{variant}" for hint in hints.HINTS.values() if hint.inspects == "timeout"
+             for variant in ("loop", "loop_case")}
     used |= {"banned"}
     for catalogue, name in ((en.MESSAGES, "en"), (zh.MESSAGES, "zh")):
         missing = sorted(key for key in used if key not in catalogue)

@@ -21,6 +21,12 @@ MESSAGES = MappingProxyType({
     "timeout": "Stopped after {seconds} s: your code did not finish in its time budget. Look for a loop that never ends.",
     "timeout.loop": "Stopped after {seconds} s: your code did not finish in its time budget. Look at the loop on "
                     "line {line}, `{loop}`: can its condition ever become false for this input?",
+    "timeout.loop_case": "Stopped after {seconds} s: your code did not finish on the case {case}. Look at the loop "
+                         "on line {line}, `{loop}`: can its condition ever become false for this input?",
+    "hint.endless_loop.loop_case": "Stopped after {seconds} s: on the case {case}, f never returned: your loop on line "
+                                   "{line}, `{loop}`, never ended for it. It must end for every a, negative ones too: "
+                                   "b has to grow in size each time round (b = b * 2), nothing may reset it, and the "
+                                   "book's condition `b.norm() < 1000` does not depend on the sign of b.",
     "hint.endless_loop": "Stopped after {seconds} s: f never returned. The book's loop `while b.norm() < 1000` ends "
                          "because b doubles each time round (b = b * 2) and nothing resets it; look for a loop in "
                          "your f that never ends.",

@@ -16,6 +16,11 @@ MESSAGES = MappingProxyType({
     "timeout": "运行 {seconds} 秒后被终止：代码没有在时限内结束。请检查是否有永远不会结束的循环。",
     "timeout.loop": "运行 {seconds} 秒后被终止：代码没有在时限内结束。请看第 {line} 行的循环 `{loop}`："
                     "对这个输入，它的条件有可能变为假吗？",
+    "timeout.loop_case": "运行 {seconds} 秒后被终止：代码在用例 {case} 上没有结束。请看第 {line} 行的循环 `{loop}`："
+                         "对这个输入，它的条件有可能变为假吗？",
+    "hint.endless_loop.loop_case": "运行 {seconds} 秒后被终止：在用例 {case} 上 f 一直没有返回，第 {line} 行的循环 "
+                                   "`{loop}` 对它没有结束。循环必须对每个 a 都能结束，包括负数：每一轮 b 的大小都要增长"
+                                   "（b = b * 2），不能被重置；书中的条件 `b.norm() < 1000` 与 b 的正负无关。",
     "hint.endless_loop": "运行 {seconds} 秒后被终止：f 一直没有返回。书中的循环 `while b.norm() < 1000` 之所以能结束，"
                          "是因为每一轮 b 都翻倍（b = b * 2）且不会被重置；请检查你的 f 中哪个循环永远不会结束。",
     "hint.endless_loop.loop": "运行 {seconds} 秒后被终止：f 一直没有返回，也就是第 {line} 行的循环 `{loop}` "

@@ -103,14 +103,20 @@ def recognise(names: tuple[str, ...], target: str, got: "torch.Tensor", expected
     return None
 
 
-def timeout_message(names: tuple[str, ...], seconds: float, loops: tuple = ()) -> Message:
+def timeout_message(names: tuple[str, ...], seconds: float, loops: tuple = (), case: str = "") -> Message:
     """How a run that hung is worded: a listed time-out hint's message, else the generic one; either quotes the
-    student's own ``while`` loop and its line when the function has one (``loops``: grader.core.source_scan)."""
+    student's own ``while`` loop and its line when the function has one (``loops``: grader.core.source_scan), and
+    the public case it hung on when that is known (``case``, as the feedback shows the case)."""
     hint = next((HINTS[name] for name in names if HINTS[name].inspects == "timeout"), None)
+    seconds = round(seconds, 1)
+    if not loops:
+        return message(hint.key if hint is not None else "timeout", seconds=seconds)
+    where = {"loop": loops[0].text, "line": loops[0].line}
     if hint is None:
-        if loops:
-            return message("timeout.loop", seconds=round(seconds, 1), loop=loops[0].text, line=loops[0].line)
-        return message("timeout", seconds=round(seconds, 1))
-    if loops:  # every time-out hint has a '.loop' variant (tests/test_i18n.py)
-        return message(f"{hint.key}.loop", seconds=round(seconds, 1), loop=loops[0].text, line=loops[0].line)
-    return message(hint.key, seconds=round(seconds, 1))
+        if case:
+            return message("timeout.loop_case", seconds=seconds, case=case, **where)
+        return message("timeout.loop", seconds=seconds, **where)
+    # every time-out hint has '.loop' and '.loop_case' variants (tests/test_i18n.py)
+    if case:
+        return message(f"{hint.key}.loop_case", seconds=seconds, case=case, **where)
+    return message(f"{hint.key}.loop", seconds=seconds, **where)

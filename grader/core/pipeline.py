@@ -83,8 +83,25 @@ def run_and_grade(plans: Sequence[ExercisePlan], sources_: Sequence[SourceFile],
                                                            and _needs_rerun(exercise_plan, source, run, result))):
             run = pool.run(_request(exercise_plan, source))
             result = _score(exercise_plan, source, run)
+        if run is not None and run.status == "timeout":
+            result = _score(exercise_plan, source, run, _hung_case(exercise_plan, source, pool))
         graded.append((run, result if result is not None else _score(exercise_plan, source, None)))
     return graded
+
+
+PROBE_SECONDS = 1.0
+"""Budget of each public case run alone to find the one a hung run was stuck on (a case takes milliseconds)."""
+
+
+def _hung_case(exercise_plan: ExercisePlan, source: SourceFile, pool: Pool) -> Case | None:
+    """The first public case that, run alone, does not finish in PROBE_SECONDS: named in the feedback (a hidden
+    case never is, so that no hidden input reaches a student). None when every public case finishes."""
+    budget = min(exercise_plan.spec.timeout, PROBE_SECONDS)
+    for case in exercise_plan.cases:
+        if case.public and pool.run(replace(_request(exercise_plan, source), inputs=(case.input,),
+                                            timeout=budget)).status == "timeout":
+            return case
+    return None
 
 
 def _needs_rerun(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult, result: ExerciseResult) -> bool:
@@ -125,8 +142,9 @@ def _request(exercise_plan: ExercisePlan, source: SourceFile) -> RunRequest:
     )
 
 
-def _score(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult | None) -> ExerciseResult:
-    return grade_exercise(exercise_plan.spec, exercise_plan.cases, exercise_plan.expected, source, run)
+def _score(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult | None,
+           hung: Case | None = None) -> ExerciseResult:
+    return grade_exercise(exercise_plan.spec, exercise_plan.cases, exercise_plan.expected, source, run, hung)
 
 
 def parse_sources(files: SubmissionFiles, plans: tuple[ExercisePlan, ...]) -> tuple[SourceFile, ...]:

@@ -40,15 +40,16 @@ from grader.runner.pool import RunResult
 
 
 def grade_exercise(spec: ExerciseSpec, cases: tuple[Case, ...], expected: tuple[CaseRun, ...],
-                   source: SourceFile, run: RunResult | None) -> ExerciseResult:
-    """Score one exercise of one submission. ``run`` is None when the source could not be used."""
+                   source: SourceFile, run: RunResult | None, hung: Case | None = None) -> ExerciseResult:
+    """Score one exercise of one submission. ``run`` is None when the source could not be used; ``hung`` is the
+    public case a run that timed out was found stuck on, when one was."""
     groups = _groups(cases)
     if source.problem is not None or run is None:
         problem = source.problem or message("not_submitted", file=source.display)
         status = STATUS_NOT_SUBMITTED if problem.key == "not_submitted" else STATUS_ERROR
         return _failed_whole(spec, groups, problem, status, source)
     if run.status != "ok":
-        return _failed_whole(spec, groups, run_problem(spec, source, run), STATUS_ERROR, source, run)
+        return _failed_whole(spec, groups, run_problem(spec, source, run, hung), STATUS_ERROR, source, run)
 
     shares = point_grid(spec, hidden=len(groups) == 2)
     results = []
@@ -94,7 +95,7 @@ def grade_exercise(spec: ExerciseSpec, cases: tuple[Case, ...], expected: tuple[
     )
 
 
-def run_problem(spec: ExerciseSpec, source: SourceFile, run: RunResult) -> Message:
+def run_problem(spec: ExerciseSpec, source: SourceFile, run: RunResult, hung: Case | None = None) -> Message:
     """The feedback for a run that did not get to the end."""
     if run.status == "load_error" and run.error is not None:
         return diagnose.load_problem(run.error, source.display)
@@ -102,7 +103,7 @@ def run_problem(spec: ExerciseSpec, source: SourceFile, run: RunResult) -> Messa
         return message("missing_function", file=source.display, function=spec.function,
                        defined=", ".join(run.defined) or "-")
     if run.status == "timeout":
-        return hints.timeout_message(spec.hints, run.wall, source.loops)
+        return hints.timeout_message(spec.hints, run.wall, source.loops, hung.show if hung is not None else "")
     if run.status == "crashed":
         return message("crashed", signal=run.detail)
     if run.status == "out_of_memory":

@@ -122,9 +122,11 @@ def test_check_and_grade_give_the_same_points_for_the_same_outcome(ex07_course, 
     assert sum(_hundredths(t["max_score"]) for t in tests.values()) == _hundredths(float(spec.points))
 
     hidden_part = float(sum(_hundredths(t["max_score"]) for name, t in tests.items() if name not in public))
-    for lang, words in (("en", f"/{spec.points:g} points from public cases; the other {hidden_part:g} is decided "
-                               "by hidden cases"),
-                        ("zh", f"/{spec.points:g} 分；其余 {hidden_part:g} 分由老师评分时的隐藏用例决定")):
+    public_part = float(sum(_hundredths(t["max_score"]) for t in public.values()))
+    for lang, words in (("en", f"/{public_part:g} points from public cases; hidden cases decide the other "
+                               f"{hidden_part:g} when your instructor grades ({spec.points:g} in all)"),
+                        ("zh", f"/{public_part:g} 分；另外 {hidden_part:g} 分由老师评分时的隐藏用例决定"
+                               f"（满分 {spec.points:g}）")):
         head = render_submission(checked, course.config, lang).splitlines()[0]
         assert f"{result.score:g}{words}" in head, head
         assert f"{spec.points:g}/{spec.points:g}" not in head

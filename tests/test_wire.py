@@ -196,6 +196,19 @@ def test_job_carries_the_banned_functions_and_refuses_a_non_list():
             protocol.unpack_job(protocol.frame(protocol.dump(tree)))
 
 
+def test_job_carries_the_swap_run_and_refuses_a_bad_seed():
+    """Do the swap run's nodes and seed come back, and is a seed that is not a non-negative int refused?"""
+    swapped = dataclasses.replace(EXERCISE, swap=("SinBackward0",), swap_seed=123456789)
+    (exercise,) = protocol.unpack_job(protocol.pack_job(Job((swapped,)))).exercises
+    assert exercise.swap == ("SinBackward0",) and exercise.swap_seed == 123456789
+    tree = protocol.load(protocol.unframe(protocol.pack_job(Job((swapped,)))), max_nodes=1 << 20)
+    for field, wrong in (("swap_seed", -1), ("swap_seed", 1.5), ("swap_seed", True), ("swap", "SinBackward0")):
+        bad = dict(tree)
+        bad["exercises"] = [dict(tree["exercises"][0], **{field: wrong})]
+        with pytest.raises(FrameError):
+            protocol.unpack_job(protocol.frame(protocol.dump(bad)))
+
+
 def test_job_of_no_inputs_round_trips():
     """Does an exercise with no inputs come back with an empty tuple of inputs?"""
     (exercise,) = protocol.unpack_job(protocol.pack_job(Job((dataclasses.replace(EXERCISE, inputs=()),)))).exercises

@@ -149,6 +149,12 @@ MESSAGES = MappingProxyType({
                               "(backward(), then x.grad).",
     "hint.own_grid": "You computed on points of your own ({ops}) instead of the {input} the grader passes: compute "
                      "the derivative at the given {input}.",
+    "hint.not_from_autograd.swap": "Your result does not come out of autograd's backward pass: the grader ran your "
+                                   "function again with autograd's derivative changed, and your result did not "
+                                   "change with it. Compute from the given {input}, call backward (or "
+                                   "torch.autograd.grad), and return the gradient autograd computed, unchanged.",
+    "withheld_not_from_autograd": "No points for this value: it was not obtained from autograd the way the exercise "
+                                  "requires (see the autograd check below).",
     "hint.not_from_autograd": "Your result does not come out of autograd: compute from the given {input}, "
                               "back-propagate, and return the gradient left in {input}.grad (or what "
                               "torch.autograd.grad returns).",
@@ -218,6 +224,7 @@ MESSAGES = MappingProxyType({
     "misconception.mean_backward": "Back-propagated y.mean(): gradient divided by n",
     "misconception.finite_difference": "Estimated the derivative by a finite difference",
     "misconception.own_grid": "Used a grid of its own instead of the given x",
+    "misconception.withheld_not_from_autograd": "Right value, not obtained from autograd: its points withheld",
     "misconception.not_from_autograd": "Result does not come out of autograd over sin of x",
     "misconception.cos_outside_backward": "Computed a cosine outside autograd (ex06 cheat)",
     "misconception.banned_outside_backward": "Computed a forbidden function outside autograd",

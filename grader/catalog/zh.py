@@ -121,6 +121,10 @@ MESSAGES = MappingProxyType({
     "hint.finite_difference": "{noun} 接近导数但不相等：看起来是用差商 (f(x + h) − f(x)) / h 估计的。"
                               "请让自动微分计算精确的导数（backward()，然后读取 x.grad）。",
     "hint.own_grid": "你在自己构造的点（{ops}）上计算，而不是在评分器传入的 {input} 上：请在给定的 {input} 处求导数。",
+    "hint.not_from_autograd.swap": "你的结果不是由自动微分的反向传播得到的：评分器改变了自动微分使用的导数后再次运行你的函数，"
+                                   "而你的结果没有随之改变。请由给定的 {input} 计算，调用 backward（或 "
+                                   "torch.autograd.grad），并原样返回自动微分算出的梯度。",
+    "withheld_not_from_autograd": "这个值不得分：它不是按练习要求由自动微分得到的（见下面关于自动微分的检查）。",
     "hint.not_from_autograd": "你的结果不是自动微分得到的：请由给定的 {input} 计算并反向传播，"
                               "再返回留在 {input}.grad 中的梯度（或 torch.autograd.grad 的返回值）。",
     "hint.not_from_autograd.through": "反向传播没有经过给定的 {input} 上的 {nodes}：请直接由 {input} 计算，"
@@ -182,6 +186,7 @@ MESSAGES = MappingProxyType({
     "misconception.mean_backward": "对 y.mean() 反向传播：梯度被除以 n",
     "misconception.finite_difference": "用有限差分估计导数",
     "misconception.own_grid": "使用自己构造的网格而不是给定的 x",
+    "misconception.withheld_not_from_autograd": "值正确但不是由自动微分得到的：不给分",
     "misconception.not_from_autograd": "结果不是对 x 的 sin 做自动微分得到的",
     "misconception.cos_outside_backward": "在自动微分之外计算了余弦（ex06 作弊）",
     "misconception.banned_outside_backward": "在自动微分之外计算了禁止的函数",

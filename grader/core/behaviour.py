@@ -51,20 +51,25 @@ def behaviour_problem(check: "CheckSpec", facts: RunFacts, run: "CaseRun | None"
 
 
 def autograd_only(spec: "ExerciseSpec", check: "CheckSpec", cases: tuple["Case", ...], runs: tuple["CaseRun", ...],
-                  source: "SourceFile", answers_right: bool, share: float) -> CheckResult:
+                  source: "SourceFile", answers_right: bool, share: float,
+                  expected: tuple["CaseRun", ...] = ()) -> CheckResult:
     """The check over every case of the run (one share: it is not split into public and hidden)."""
     findings = []
     hits = [hit for hit in source.banned_hits if hit.op in check.banned]
-    for case, run in zip(cases, runs):
+    for index, (case, run) in enumerate(zip(cases, runs)):
         facts = facts_of(run)
-        if facts is None:
-            problem = _text_problem(hits)
-        elif run.error is not None:
+        reference = expected[index] if index < len(expected) else None
+        if run.error is not None:
             problem = None  # the value checks already say what the error was; this check is gated below
+        elif facts is None:
+            problem = _text_problem(hits)
         else:
             problem = behaviour_problem(check, facts, run, spec.input_name)
             if problem is not None and hits:
                 problem = _line_problem(hits[0], hits)  # the behaviour failed and the text shows why: cite the line
+        if problem is None and run.error is None and not _follows_the_swap(run, reference):
+            # Nothing the recorder saw names the route, yet the result ignored autograd's derivative.
+            problem = message("hint.not_from_autograd.swap", input=spec.input_name)
         if problem is not None:
             findings.append(CaseFinding(case.name, case.show, case.public, False, problem))
     if not findings and not answers_right:
@@ -74,6 +79,34 @@ def autograd_only(spec: "ExerciseSpec", check: "CheckSpec", cases: tuple["Case",
         findings.append(CaseFinding("source", source.display, True, True))
     return CheckResult(spec.id, check.id, check.label, True, passed, share if passed else 0.0, share,
                        tuple(findings))
+
+
+def broke_the_rule(result: CheckResult) -> bool:
+    """An autograd_only check that failed on what the code did (not merely gated on wrong values or errors)."""
+    return not result.passed and any(f.problem is not None and f.problem.key != "source_check_gated"
+                                     for f in result.findings)
+
+
+def _follows_the_swap(run: "CaseRun", reference: "CaseRun | None") -> bool:
+    """Whether the result changed as the reference's did when autograd's derivative of the ``through`` nodes was
+    scaled (grader.runner.swap). Compared here, in the trusted process: a submission that tampers with the
+    child's recorder cannot fake it without knowing the factor. True when there was no swap run to compare."""
+    from grader.core.compare import is_close
+    from grader.runner.outcome import TensorValue
+
+    want = reference.swapped if reference is not None else None
+    if want is None:
+        return True
+    got = run.swapped
+    if got is None:
+        return False  # the swap run's result is missing from a child that was asked for one
+    for expected, actual in ((want.returned, got.returned), (want.grad, got.grad)):
+        if isinstance(expected, TensorValue) and expected.data is not None:
+            # The first tensor the reference gives is the result (its returned value, else the input's .grad).
+            return (isinstance(actual, TensorValue) and actual.data is not None
+                    and actual.data.shape == expected.data.shape
+                    and is_close(actual.data.to(expected.data.dtype), expected.data))
+    return True
 
 
 def _difference_quotient(check: "CheckSpec", facts: RunFacts) -> bool:

@@ -147,6 +147,11 @@ class ExerciseSpec:
         return tuple(c.name for c in self.cases)
 
     @property
+    def through(self) -> tuple[str, ...]:
+        """Every graph node an autograd_only check of this exercise requires the result to come through."""
+        return tuple(dict.fromkeys(node for c in self.checks if c.kind == "autograd_only" for node in c.through))
+
+    @property
     def banned(self) -> tuple[str, ...]:
         """Every operation an autograd_only check of this exercise bans."""
         return tuple(dict.fromkeys(op for c in self.checks if c.kind == "autograd_only" for op in c.banned))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from grader.core import reference, scoring, sources
-from grader.core.cases import Case, build_cases
+from grader.core.cases import Case, build_cases, case_seed
 from grader.core.course import Course
 from grader.core.exercises import ExerciseSpec
 from grader.core.results import STATUS_NOT_ATTEMPTED, ExerciseResult, SubmissionResult
@@ -32,6 +32,9 @@ class ExercisePlan:
     expected: tuple[CaseRun, ...]
     stub: str | None = None
     """The course's own stub for this exercise (exercises/<file>), None when it cannot be read."""
+    swap_seed: int = 0
+    """The swap run's seed (grader.runner.swap), from the course's secret seed; 0: no swap run (no nodes to swap,
+    or no solutions/ to compute what the swap must give)."""
 
 
 def plan(course: Course, exercise_ids: tuple[str, ...], include_hidden: bool) -> tuple[ExercisePlan, ...]:
@@ -41,8 +44,10 @@ def plan(course: Course, exercise_ids: tuple[str, ...], include_hidden: bool) ->
     for exercise_id in exercise_ids:
         spec = course.config.exercise(exercise_id)
         cases = build_cases(spec, course.config.seed, include_hidden=hidden_allowed)
-        plans.append(ExercisePlan(spec, cases, reference.expected_runs(course.root, spec, cases),
-                                  _stub(course.exercise_file(exercise_id))))
+        swap_seed = (case_seed(course.config.seed, exercise_id, "swap run") or 1) \
+            if spec.through and reference.has_solutions(course.root) else 0
+        plans.append(ExercisePlan(spec, cases, reference.expected_runs(course.root, spec, cases, swap_seed),
+                                  _stub(course.exercise_file(exercise_id)), swap_seed))
     return tuple(plans)
 
 
@@ -139,6 +144,8 @@ def _request(exercise_plan: ExercisePlan, source: SourceFile) -> RunRequest:
         timeout=spec.timeout,
         memory_mb=spec.memory_mb,
         banned=spec.banned,
+        swap=spec.through if exercise_plan.swap_seed else (),
+        swap_seed=exercise_plan.swap_seed,
     )
 
 

@@ -48,9 +48,11 @@ def _reference_function(course_root: Path, spec: ExerciseSpec):
     return function, str(path)
 
 
-def _raw_runs(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...]) -> list[dict]:
+def _raw_runs(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...], swap_seed: int = 0) -> list[dict]:
     function, path = _reference_function(course_root, spec)
-    raws = [drive.run_case(spec.protocol, function, case.input, path) for case in cases]
+    swap = spec.through if swap_seed else ()
+    raws = [drive.run_case(spec.protocol, function, case.input, path, swap=swap, swap_seed=swap_seed)
+            for case in cases]
     for case, raw in zip(cases, raws):
         if raw["error"] is not None:
             raise ConfigError(
@@ -60,15 +62,19 @@ def _raw_runs(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...]) ->
     return raws
 
 
-def run_solution(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...]) -> tuple[CaseRun, ...]:
-    """The reference solution's run on every case, validated like a student's."""
-    return tuple(parse_case(raw) for raw in _raw_runs(course_root, spec, cases))
+def run_solution(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...],
+                 swap_seed: int = 0) -> tuple[CaseRun, ...]:
+    """The reference solution's run on every case, validated like a student's (with the swap run's result when
+    ``swap_seed`` is given and the exercise names graph nodes to swap)."""
+    return tuple(parse_case(raw) for raw in _raw_runs(course_root, spec, cases, swap_seed))
 
 
-def expected_runs(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...]) -> tuple[CaseRun, ...]:
-    """Expected runs for ``cases``: from solutions/ when present, else from the shipped public file."""
+def expected_runs(course_root: Path, spec: ExerciseSpec, cases: tuple[Case, ...],
+                  swap_seed: int = 0) -> tuple[CaseRun, ...]:
+    """Expected runs for ``cases``: from solutions/ when present, else from the shipped public file (which never
+    holds a swap run: its factor would tell a student copy what to fake)."""
     if has_solutions(course_root):
-        return run_solution(course_root, spec, cases)
+        return run_solution(course_root, spec, cases, swap_seed)
     shipped = load_shipped(course_root)
     runs = []
     for case in cases:

@@ -27,6 +27,7 @@ from grader.core.results import (
     STATUS_NOT_ATTEMPTED,
     STATUS_NOT_SUBMITTED,
     STATUS_PASSED,
+    CaseFinding,
     CheckResult,
     ExerciseResult,
     Message,
@@ -64,8 +65,13 @@ def grade_exercise(spec: ExerciseSpec, cases: tuple[Case, ...], expected: tuple[
                                        share if passed else 0.0, share, findings))
     # A source-only check earns nothing on its own: an empty stub reaches no banned operation either.
     answers_right = bool(results) and all(r.passed for r in results)
-    results += [behaviour.autograd_only(spec, check, cases, run.cases, source, answers_right, shares[(check.id, True)])
+    autograd = [behaviour.autograd_only(spec, check, cases, run.cases, source, answers_right,
+                                        shares[(check.id, True)], expected)
                 for check in spec.checks if check.kind == "autograd_only"]
+    if any(behaviour.broke_the_rule(r) for r in autograd):
+        # Right values obtained the forbidden way earn nothing: the exercise is to get them from autograd.
+        results = [_withheld(r) if r.passed else r for r in results]
+    results += autograd
     order = [c.id for c in spec.checks]
     results.sort(key=lambda r: order.index(r.check_id))
 
@@ -185,6 +191,11 @@ def public_preview(result: ExerciseResult, spec: ExerciseSpec) -> ExerciseResult
                    for c in result.checks if c.public)
     earned = 0.0 if result.status == STATUS_NOT_ATTEMPTED else total(c.score for c in checks)
     return replace(result, checks=checks, score=earned)
+
+
+def _withheld(result: CheckResult) -> CheckResult:
+    finding = CaseFinding("rule", "", result.public, False, message("withheld_not_from_autograd"))
+    return replace(result, passed=False, score=0.0, findings=(*result.findings, finding))
 
 
 def grader_error(spec: ExerciseSpec, cases: tuple[Case, ...], source: SourceFile, detail: str) -> ExerciseResult:

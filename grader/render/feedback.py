@@ -56,7 +56,8 @@ def mismatch_lines(mismatch: Mismatch, lang: str) -> list[str]:
 def finding_lines(finding: CaseFinding, lang: str) -> list[str]:
     """Which case, what went wrong, and the numbers."""
     key = "ui.case" if finding.public else "ui.hidden_case"
-    lines = [text(key, lang, describe=finding.describe) + ":"] if finding.case != "source" else []
+    # "source" and "rule" findings are about the whole file, not one case: no case header.
+    lines = [text(key, lang, describe=finding.describe) + ":"] if finding.case not in ("source", "rule") else []
     if finding.problem is not None:
         lines += say(finding.problem, lang).splitlines()
     if finding.mismatch is not None:

@@ -15,16 +15,19 @@ import torch
 from grader.runner import harvest
 from grader.core.exercises import PROTOCOL_CALL_BACKWARD
 from grader.runner.recorder import Recorder
+from grader.runner.swap import Swap
 from grader.runner.wire import Stage
 
 
 def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file: str,
-             banned: tuple[str, ...] = ()) -> dict:
+             banned: tuple[str, ...] = (), swap: tuple[str, ...] = (), swap_seed: int = 0) -> dict:
     """Call ``function`` on a fresh copy of ``given`` and harvest what happened, as a case record.
 
     The record is ``{"error", "stage", "returned", "grad", "facts"}`` (see ``grader.runner.wire``), read back
     by ``grader.runner.outcome.parse_case``. ``banned``: the exercise's banned functions (config.yaml), whose
-    values the recorder looks for outside autograd's backward.
+    values the recorder looks for outside autograd's backward. ``swap`` and ``swap_seed``: when given, the record
+    also holds ``"swapped"``, what a second call returned while autograd's derivative of those graph nodes was
+    scaled (grader.runner.swap).
     """
     x = given.detach().clone()
     stage: Stage = "call"
@@ -43,5 +46,23 @@ def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file
                     returned.backward()
     except BaseException as raised:  # noqa: BLE001 - SystemExit and KeyboardInterrupt are the student's too
         error = harvest.exception(raised, source_file)
-    return {"error": error, "stage": stage, "returned": harvest.value(returned), "grad": harvest.value(x.grad),
-            "facts": harvest.facts(recorder.facts(returned))}
+    record = {"error": error, "stage": stage, "returned": harvest.value(returned), "grad": harvest.value(x.grad),
+              "facts": harvest.facts(recorder.facts(returned))}
+    if swap and swap_seed and error is None:
+        record["swapped"] = _swapped(protocol, function, given, swap, swap_seed)
+    return record
+
+
+def _swapped(protocol: str, function: Callable, given: torch.Tensor, nodes: tuple[str, ...], seed: int) -> dict | None:
+    """The returned value and the input's .grad of a second call under the swap; None if that call raised."""
+    x = given.detach().clone()
+    if protocol == PROTOCOL_CALL_BACKWARD:
+        x.requires_grad_(True)
+    try:
+        with Swap(nodes, seed):
+            returned = function(x)
+            if protocol == PROTOCOL_CALL_BACKWARD and isinstance(returned, torch.Tensor) and returned.requires_grad:
+                returned.backward()
+    except BaseException:  # noqa: BLE001 - the first call's verdict stands; this one only fails the swap check
+        return None
+    return {"returned": harvest.value(returned), "grad": harvest.value(x.grad)}

@@ -88,7 +88,8 @@ def _run(exercise: wire.JobExercise) -> wire.ResultEnvelope:
     if not callable(function):
         public = sorted(n for n, v in module.__dict__.items() if callable(v) and not n.startswith("_"))
         return wire.ResultEnvelope("missing_function", defined=tuple(public[:20]))
-    cases = tuple(calling.run_case(exercise.protocol, function, given, filename, exercise.banned)
+    cases = tuple(calling.run_case(exercise.protocol, function, given, filename, exercise.banned, exercise.swap,
+                                   exercise.swap_seed)
                   for given in exercise.inputs)
     return wire.ResultEnvelope("ok", cases=cases)
 

@@ -96,6 +96,14 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True)
+class Swapped:
+    """What the swap run's call returned, and the input's .grad after it; None for each when that call raised."""
+
+    returned: "Value | None"
+    grad: "Value | None"
+
+
+@dataclass(frozen=True)
 class CaseRun:
     """What happened on one case."""
 
@@ -107,6 +115,9 @@ class CaseRun:
     """'backward' once the grader ran its own ``d.backward()`` (call_backward, ex05), else 'call'."""
     facts: RunFacts | None = None
     """What the code did (grader.runner.recorder); None when the child's recorder failed or sent none readable."""
+    swapped: "Swapped | None" = None
+    """The second call under the swap run (grader.runner.swap), when the exercise has one and the first call
+    raised nothing."""
 
 
 def parse_value(raw: Any, depth: int = 0) -> Value:
@@ -185,7 +196,17 @@ def parse_case(raw: Any) -> CaseRun:
         error=parse_error(error) if error is not None else None,
         stage=stage,
         facts=parse_facts(raw.get("facts")),
+        swapped=_parse_swapped(raw),
     )
+
+
+def _parse_swapped(raw: dict) -> Swapped | None:
+    if "swapped" not in raw:
+        return None
+    swapped = raw["swapped"]
+    if swapped is None:  # the second call raised
+        return Swapped(None, None)
+    return Swapped(parse_value(_field(swapped, "returned", dict)), parse_value(_field(swapped, "grad", dict)))
 
 
 def _field(raw: Any, key: str, kind: type) -> Any:

@@ -65,6 +65,9 @@ class RunRequest:
     readable: tuple[str, ...] = ()
     banned: tuple[str, ...] = ()
     """The exercise's banned functions, whose values the child's recorder looks for."""
+    swap: tuple[str, ...] = ()
+    """Graph nodes the swap run scales the derivative of (grader.runner.swap), with its seed; () for none."""
+    swap_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ def run(sock: socket.socket, requests: Sequence[RunRequest], scratch: str,
     """
     job = wire.pack_job(wire.Job(tuple(
         wire.JobExercise(r.exercise_id, r.protocol, r.function, f"submission_{r.exercise_id}", r.source,
-                         r.filename, tuple(r.inputs), tuple(r.banned)) for r in requests)))
+                         r.filename, tuple(r.inputs), tuple(r.banned), tuple(r.swap), r.swap_seed)
+        for r in requests)))
     budget = sum(r.timeout for r in requests)
     order = wire.RunOrder(scratch=scratch, wall_seconds=budget + 5.0, cpu_seconds=int(budget) + 2,
                           memory_mb=max(r.memory_mb for r in requests),

@@ -137,6 +137,9 @@ class JobExercise:
     inputs: tuple["torch.Tensor", ...]
     banned: tuple[str, ...] = ()
     """The exercise's banned functions (``banned`` in config.yaml): the recorder looks for their values."""
+    swap: tuple[str, ...] = ()
+    """Graph nodes whose derivative the swap run scales (grader.runner.swap); empty: no swap run."""
+    swap_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,8 @@ def pack_job(job: Job) -> bytes:
     """The frame the pool writes on a child's job pipe."""
     # Field by field, not dataclasses.asdict: that deep-copies every input tensor (≈6 ms a submission).
     exercises = [{"exercise_id": e.exercise_id, "protocol": e.protocol, "function": e.function, "module": e.module,
-                  "source": e.source, "filename": e.filename, "inputs": list(e.inputs), "banned": list(e.banned)}
+                  "source": e.source, "filename": e.filename, "inputs": list(e.inputs), "banned": list(e.banned),
+                  "swap": list(e.swap), "swap_seed": e.swap_seed}
                  for e in job.exercises]
     data = frame(dump({"exercises": exercises}))
     if len(data) > MAX_JOB_BYTES:
@@ -241,9 +245,11 @@ def unpack_job(data: bytes) -> Job:
         fields = _checked(entry, "job exercise", exercise_id=_text, protocol=_text, function=_text, module=_text,
                           source=_text, filename=_text,
                           inputs=lambda v: isinstance(v, list) and all(type(t) is torch.Tensor for t in v),
-                          banned=lambda v: _texts(v) and len(v) <= 64)
+                          banned=lambda v: _texts(v) and len(v) <= 64,
+                          swap=lambda v: _texts(v) and len(v) <= 64,
+                          swap_seed=lambda v: type(v) is int and 0 <= v < 2 ** 63)
         exercises.append(JobExercise(**{**fields, "inputs": tuple(fields["inputs"]),
-                                        "banned": tuple(fields["banned"])}))
+                                        "banned": tuple(fields["banned"]), "swap": tuple(fields["swap"])}))
     return Job(tuple(exercises))
 
 

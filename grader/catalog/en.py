@@ -105,6 +105,8 @@ MESSAGES = MappingProxyType({
                            "is a constant, then z = u * x gives x.grad = u.",
     "not_detached": "{noun} still requires grad (grad_fn {grad_fn}): create it with `y.detach()`, which cuts "
                             "it out of the graph.",
+    "not_detached.requires_grad": "{noun} requires grad again: it was detached, then `requires_grad_()` made it a "
+                                  "leaf that tracks gradients. Keep `y.detach()` as it is, without requires_grad_.",
     "no_grad_fn.call_backward": "{noun} has no grad_fn, so the graph is broken: `.item()`, Python floats, `float(...)` or "
                          "`torch.tensor(...)` cut it. Stay in tensor operations on `a` (b = a * 2, b.norm(), "
                          "b.sum()) from start to end.",

@@ -86,6 +86,8 @@ MESSAGES = MappingProxyType({
     "hint.through_detach": "x.grad 是 3x²：梯度也流经了 y = x * x。请用 `u = y.detach()` 把 u 变成常数，"
                            "这样 z = u * x 的梯度 x.grad 就等于 u。",
     "not_detached": "{noun} 仍然需要梯度（grad_fn 为 {grad_fn}）：请用 `y.detach()` 得到它，把它从计算图中分离出来。",
+    "not_detached.requires_grad": "{noun} 又需要梯度了：它被 detach 之后，`requires_grad_()` 又把它变成了一个跟踪梯度的叶子。"
+                                  "请直接使用 `y.detach()`，不要再调用 requires_grad_。",
     "no_grad_fn.call_backward": "{noun} 没有 grad_fn，计算图断了：`.item()`、Python 浮点数、`float(...)` 或 `torch.tensor(...)` "
                          "都会切断计算图。请从头到尾都对 `a` 使用张量运算（b = a * 2、b.norm()、b.sum()）。",
     "banned": "第 {line} 行用到了 {op}：\n    {code}\n本题要求不用 {op}：请让自动微分来计算（让输入需要梯度、计算、调用 backward()）"

@@ -66,8 +66,11 @@ def _evaluate(check: CheckSpec, spec: ExerciseSpec, case: Case, run: CaseRun, ex
     if check.kind == "graph":
         return finding() if got.grad_fn else finding(diagnose.graph_problem(spec.protocol, check.noun))
     if check.kind == "detached":
-        if got.requires_grad or got.grad_fn:
-            return finding(message("not_detached", noun=check.noun, grad_fn=got.grad_fn or "-"))
+        if got.grad_fn:
+            return finding(message("not_detached", noun=check.noun, grad_fn=got.grad_fn))
+        if got.requires_grad:
+            # Detached, then made to require grad again (``y.detach().requires_grad_()``): a leaf of its own.
+            return finding(message("not_detached.requires_grad", noun=check.noun))
         return finding()
 
     if check.target == "grad" and misconceptions.grad_without_backward(spec, run):

@@ -19,7 +19,7 @@ MISTAKES = [
     ("ex03_weighted", "ex03", "hint.weighted_backward", ["weights each element", "ones"], ["加权", "全 1"]),
     ("ex04_no_detach", "ex04", "hint.through_detach", ["3x²", "detach"], ["3x²", "detach"]),
     ("ex04_no_detach", "ex04", "not_detached", ["detach"], ["detach"]),
-    ("ex04_detach_after", "ex04", "not_detached", ["requires grad"], ["需要梯度"]),
+    ("ex04_detach_after", "ex04", "not_detached.requires_grad", ["requires grad again", "requires_grad_"], ["又需要梯度"]),
     ("ex05_item", "ex05", "no_grad_fn.call_backward", ["graph is broken", "tensor operations"], ["计算图断了", "张量运算"]),
     ("ex06_uses_cos", "ex06", "hint.cos_outside_backward.line", ["WITHOUT cos", "backward"], ["不用 cos"]),
     ("ex06_method_cos", "ex06", "hint.cos_outside_backward.line", ["Line 9"], ["第 9 行"]),

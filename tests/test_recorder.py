@@ -83,6 +83,22 @@ def test_a_backward_call_records_its_line_gradient_and_retain_graph():
     assert second.line == first.line + 1 > 0
 
 
+def test_a_light_run_records_backward_passes_but_no_ops():
+    """Without the dispatch mode (the shared first run), are the passes still known and the ops said to be unknown?"""
+    def once(x):
+        x.requires_grad_(True)
+        y = torch.dot(x, x)
+        y.backward()
+        return y
+
+    record = calling.run_case("call", once, torch.arange(4.0), __file__, (), record_ops=False)
+    light = parse_facts(record["facts"])
+    full = recorded(once, torch.arange(4.0), banned=())
+    assert light is not None and not light.ops_recorded and full.ops_recorded
+    assert len(light.backward_calls) == len(full.backward_calls) == 1
+    assert light.ops_outside_backward == () and dict(full.ops_outside_backward).get("dot") == 1
+
+
 def test_a_hook_in_backward_is_custom_backward():
     """Does student code run inside backward through a tensor hook count as a custom derivative?"""
     def hooked(x):

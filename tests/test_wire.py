@@ -198,11 +198,12 @@ def test_job_carries_the_banned_functions_and_refuses_a_non_list():
 
 def test_job_carries_the_swap_run_and_refuses_a_bad_seed():
     """Do the swap run's nodes and seed come back, and is a seed that is not a non-negative int refused?"""
-    swapped = dataclasses.replace(EXERCISE, swap=("SinBackward0",), swap_seed=123456789)
+    swapped = dataclasses.replace(EXERCISE, swap=("SinBackward0",), swap_seed=123456789, record_ops=False)
     (exercise,) = protocol.unpack_job(protocol.pack_job(Job((swapped,)))).exercises
-    assert exercise.swap == ("SinBackward0",) and exercise.swap_seed == 123456789
+    assert exercise.swap == ("SinBackward0",) and exercise.swap_seed == 123456789 and exercise.record_ops is False
     tree = protocol.load(protocol.unframe(protocol.pack_job(Job((swapped,)))), max_nodes=1 << 20)
-    for field, wrong in (("swap_seed", -1), ("swap_seed", 1.5), ("swap_seed", True), ("swap", "SinBackward0")):
+    for field, wrong in (("swap_seed", -1), ("swap_seed", 1.5), ("swap_seed", True), ("swap", "SinBackward0"),
+                         ("record_ops", 1)):
         bad = dict(tree)
         bad["exercises"] = [dict(tree["exercises"][0], **{field: wrong})]
         with pytest.raises(FrameError):

@@ -77,15 +77,19 @@ def run_and_grade(plans: Sequence[ExercisePlan], sources_: Sequence[SourceFile],
     """
     runnable = [i for i, source in enumerate(sources_) if source.text is not None]
     runs: dict[int, RunResult] = {}
+    light: set[int] = set()
     if isolate == "submission" and len(runnable) > 1:
-        shared = pool.run_session([_request(plans[i], sources_[i]) for i in runnable])
+        # Light runs (no dispatch mode: most of the recorder's cost) where no banned function must be watched for;
+        # whatever falls short of full marks runs again alone, in full, and is worded from that run's facts.
+        light = {i for i in runnable if not plans[i].spec.banned}
+        shared = pool.run_session([_request(plans[i], sources_[i], record_ops=i not in light) for i in runnable])
         runs.update(zip(runnable, shared))
     graded: list[tuple[RunResult | None, ExerciseResult]] = []
     for index, (exercise_plan, source) in enumerate(zip(plans, sources_)):
         run = runs.get(index)
         result = _score(exercise_plan, source, run) if run is not None else None
-        if source.text is not None and (result is None or (result.score < result.max_score
-                                                           and _needs_rerun(exercise_plan, source, run, result))):
+        if source.text is not None and (result is None or (result.score < result.max_score and _needs_rerun(
+                exercise_plan, source, run, result, index in light))):
             run = pool.run(_request(exercise_plan, source))
             result = _score(exercise_plan, source, run)
         if run is not None and run.status == "timeout":
@@ -109,19 +113,21 @@ def _hung_case(exercise_plan: ExercisePlan, source: SourceFile, pool: Pool) -> C
     return None
 
 
-def _needs_rerun(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult, result: ExerciseResult) -> bool:
-    """Whether a shared run's verdict could have been different alone (always, for the grader's own failure).
+def _needs_rerun(exercise_plan: ExercisePlan, source: SourceFile, run: RunResult, result: ExerciseResult,
+                 light: bool = False) -> bool:
+    """Whether a shared run's verdict could have been different alone, or its wording better with full facts
+    (always, for the grader's own failure).
 
-    Not when the exercise ran first in its child (nothing of another exercise ran there before it), nor
-    when the file is the course's stub, byte for byte, and was reported not attempted: an untouched
+    Not when the exercise ran first in its child in full (nothing of another exercise ran there before it),
+    nor when the file is the course's stub, byte for byte, and was reported not attempted: an untouched
     ``raise NotImplementedError`` has that verdict in any process.
     """
     if run.status == "sandbox_failed":
         return True  # the grader's own failure: worth a second try in a fresh child, whatever ran first
-    if run.first:
-        return False
     untouched = exercise_plan.stub is not None and source.text == exercise_plan.stub
-    return not (untouched and result.status == STATUS_NOT_ATTEMPTED)
+    if untouched and result.status == STATUS_NOT_ATTEMPTED:
+        return False
+    return light or not run.first
 
 
 def _stub(path: Path) -> str | None:
@@ -132,7 +138,7 @@ def _stub(path: Path) -> str | None:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def _request(exercise_plan: ExercisePlan, source: SourceFile) -> RunRequest:
+def _request(exercise_plan: ExercisePlan, source: SourceFile, record_ops: bool = True) -> RunRequest:
     spec = exercise_plan.spec
     return RunRequest(
         exercise_id=spec.id,
@@ -146,6 +152,7 @@ def _request(exercise_plan: ExercisePlan, source: SourceFile) -> RunRequest:
         banned=spec.banned,
         swap=spec.through if exercise_plan.swap_seed else (),
         swap_seed=exercise_plan.swap_seed,
+        record_ops=record_ops,
     )
 
 

@@ -20,14 +20,15 @@ from grader.runner.wire import Stage
 
 
 def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file: str,
-             banned: tuple[str, ...] = (), swap: tuple[str, ...] = (), swap_seed: int = 0) -> dict:
+             banned: tuple[str, ...] = (), swap: tuple[str, ...] = (), swap_seed: int = 0,
+             record_ops: bool = True) -> dict:
     """Call ``function`` on a fresh copy of ``given`` and harvest what happened, as a case record.
 
     The record is ``{"error", "stage", "returned", "grad", "facts"}`` (see ``grader.runner.wire``), read back
     by ``grader.runner.outcome.parse_case``. ``banned``: the exercise's banned functions (config.yaml), whose
     values the recorder looks for outside autograd's backward. ``swap`` and ``swap_seed``: when given, the record
     also holds ``"swapped"``, what a second call returned while autograd's derivative of those graph nodes was
-    scaled (grader.runner.swap).
+    scaled (grader.runner.swap). ``record_ops``: False for a light run (grader.runner.facts.RunFacts.ops_recorded).
     """
     x = given.detach().clone()
     stage: Stage = "call"
@@ -35,7 +36,7 @@ def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file
     error = None
     if protocol == PROTOCOL_CALL_BACKWARD:
         x.requires_grad_(True)
-    recorder = Recorder(x, given, source_file, banned)
+    recorder = Recorder(x, given, source_file, banned, record_ops)
     try:
         with recorder:
             returned = function(x)

@@ -89,7 +89,7 @@ def _run(exercise: wire.JobExercise) -> wire.ResultEnvelope:
         public = sorted(n for n, v in module.__dict__.items() if callable(v) and not n.startswith("_"))
         return wire.ResultEnvelope("missing_function", defined=tuple(public[:20]))
     cases = tuple(calling.run_case(exercise.protocol, function, given, filename, exercise.banned, exercise.swap,
-                                   exercise.swap_seed)
+                                   exercise.swap_seed, exercise.record_ops)
                   for given in exercise.inputs)
     return wire.ResultEnvelope("ok", cases=cases)
 

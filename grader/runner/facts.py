@@ -69,6 +69,10 @@ class RunFacts:
     input, appeared as an input or output of an op outside autograd's own backward, however they were computed."""
     custom_backward: bool
     """A backward pass ran student-defined derivative code: a custom ``autograd.Function`` or a tensor hook."""
+    ops_recorded: bool = True
+    """The ops were watched (the dispatch mode was on). False in a light run — the first, shared run of an exercise
+    that bans nothing, re-run in full if it falls short — where only backward passes, leaves and returned objects
+    are known and the op-derived fields are empty."""
 
 
 MAX_NAMES = 200
@@ -99,6 +103,7 @@ def parse_facts(raw: Any) -> RunFacts | None:
             complex_outside_backward=_flag(raw["complex_outside_backward"]),
             forbidden_outside_backward=_names(raw["forbidden_outside_backward"]),
             custom_backward=_flag(raw["custom_backward"]),
+            ops_recorded=_flag(raw["ops_recorded"]),
         )
     except _Unreadable:
         return None

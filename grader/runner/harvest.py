@@ -65,6 +65,7 @@ def facts(recorded: "RunFacts | None") -> dict | None:
         "complex_outside_backward": recorded.complex_outside_backward,
         "forbidden_outside_backward": list(recorded.forbidden_outside_backward),
         "custom_backward": recorded.custom_backward,
+        "ops_recorded": recorded.ops_recorded,
     }
 
 

@@ -60,8 +60,10 @@ class _Mode(TorchDispatchMode):
 class Recorder:
     """Context manager around one call (and the grader's own backward, inside :meth:`grader_backward`)."""
 
-    def __init__(self, x: torch.Tensor, given: torch.Tensor, source_file: str, banned: tuple[str, ...] = ()) -> None:
+    def __init__(self, x: torch.Tensor, given: torch.Tensor, source_file: str, banned: tuple[str, ...] = (),
+                 ops: bool = True) -> None:
         self.x, self.given, self.source_file = x, given, source_file
+        self._ops = ops
         self.broken = False
         self._thread = threading.get_ident()
         self._outside: dict[str, int] = {}
@@ -99,8 +101,9 @@ class Recorder:
         self._patch(torch.autograd, "backward", self._public("autograd.backward", 1, "grad_tensors"))
         self._patch(torch.autograd, "grad", self._public("autograd.grad", 2, "grad_outputs"))
         self._patch(torch, "tensor", self._tensor_factory)
-        self._mode.__enter__()
-        self._entered = True
+        if self._ops:  # the dispatch mode is most of the recorder's cost: a light run goes without it
+            self._mode.__enter__()
+            self._entered = True
 
     def __exit__(self, *exc_info: Any) -> None:
         if self._entered:
@@ -340,6 +343,7 @@ class Recorder:
                 complex_outside_backward=self._complex,
                 forbidden_outside_backward=tuple(self._banned.seen),
                 custom_backward=self._custom,
+                ops_recorded=self._ops,
             )
 
     def _origin(self, tensor: torch.Tensor) -> list[str]:

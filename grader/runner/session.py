@@ -68,6 +68,8 @@ class RunRequest:
     swap: tuple[str, ...] = ()
     """Graph nodes the swap run scales the derivative of (grader.runner.swap), with its seed; () for none."""
     swap_seed: int = 0
+    record_ops: bool = True
+    """False: a light run (the recorder without its dispatch mode), for a shared first run."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def run(sock: socket.socket, requests: Sequence[RunRequest], scratch: str,
     """
     job = wire.pack_job(wire.Job(tuple(
         wire.JobExercise(r.exercise_id, r.protocol, r.function, f"submission_{r.exercise_id}", r.source,
-                         r.filename, tuple(r.inputs), tuple(r.banned), tuple(r.swap), r.swap_seed)
+                         r.filename, tuple(r.inputs), tuple(r.banned), tuple(r.swap), r.swap_seed,
+                         r.record_ops)
         for r in requests)))
     budget = sum(r.timeout for r in requests)
     order = wire.RunOrder(scratch=scratch, wall_seconds=budget + 5.0, cpu_seconds=int(budget) + 2,

@@ -140,6 +140,8 @@ class JobExercise:
     swap: tuple[str, ...] = ()
     """Graph nodes whose derivative the swap run scales (grader.runner.swap); empty: no swap run."""
     swap_seed: int = 0
+    record_ops: bool = True
+    """False: a light run, without the recorder's dispatch mode (grader.runner.facts.RunFacts.ops_recorded)."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def pack_job(job: Job) -> bytes:
     # Field by field, not dataclasses.asdict: that deep-copies every input tensor (≈6 ms a submission).
     exercises = [{"exercise_id": e.exercise_id, "protocol": e.protocol, "function": e.function, "module": e.module,
                   "source": e.source, "filename": e.filename, "inputs": list(e.inputs), "banned": list(e.banned),
-                  "swap": list(e.swap), "swap_seed": e.swap_seed}
+                  "swap": list(e.swap), "swap_seed": e.swap_seed, "record_ops": e.record_ops}
                  for e in job.exercises]
     data = frame(dump({"exercises": exercises}))
     if len(data) > MAX_JOB_BYTES:
@@ -247,7 +249,8 @@ def unpack_job(data: bytes) -> Job:
                           inputs=lambda v: isinstance(v, list) and all(type(t) is torch.Tensor for t in v),
                           banned=lambda v: _texts(v) and len(v) <= 64,
                           swap=lambda v: _texts(v) and len(v) <= 64,
-                          swap_seed=lambda v: type(v) is int and 0 <= v < 2 ** 63)
+                          swap_seed=lambda v: type(v) is int and 0 <= v < 2 ** 63,
+                          record_ops=lambda v: type(v) is bool)
         exercises.append(JobExercise(**{**fields, "inputs": tuple(fields["inputs"]),
                                         "banned": tuple(fields["banned"]), "swap": tuple(fields["swap"])}))
     return Job(tuple(exercises))

@@ -62,15 +62,16 @@ MESSAGES = MappingProxyType({
     "no_requires_grad": "{file}, line {line}: {error}\n    {code}\nbackward() needs a graph: call `x.requires_grad_(True)` on "
                         "the input BEFORE computing y (the grader passes a tensor that does not require grad).",
     "nonscalar_backward": "{file}, line {line}: {error}\n    {code}\nbackward() without arguments only works on a scalar. "
-                          "For a vector y, back-propagate its sum: `y.sum().backward()`, or pass a gradient of ones: "
-                          "`y.backward(torch.ones_like(y))`.",
+                          "{name} is a vector: back-propagate its sum, `{name}.sum().backward()`, or pass a gradient "
+                          "of ones: `{name}.backward(torch.ones_like({name}))`.",
     "backward_twice": "{file}, line {line}: {error}\n    {code}\nThe graph is freed after backward(). Compute y again before "
                       "a second backward (or pass retain_graph=True to the first).",
     "inplace_leaf": "{file}, line {line}: {error}\n    {code}\nDo not modify x in place once it requires grad; build new "
                     "tensors (y = 2 * x) instead of x *= 2.",
     "out_of_memory": "{file}, line {line}: your code ran out of memory ({error}). Look for a tensor that grows without bound.",
-    "zero_none_grad": "{file}, line {line}: {error}\n    {code}\nx.grad is still None here: call backward() first, then "
-                      "clear it with `x.grad.zero_()`.",
+    "zero_none_grad": "{file}, line {line}: {error}\n    {code}\n{name}.grad is None here: autograd fills .grad only on "
+                      "the leaves it differentiates with respect to (the input, not a result computed from it), and "
+                      "only once backward() has run. Clear the input's gradient after a backward: `x.grad.zero_()`.",
     "called_exit": "{file}, line {line}: your code called sys.exit(); return a value instead.",
     "recursion": "{file}, line {line}: {error}: a function calls itself without end.",
     # --- what came back -----------------------------------------------------

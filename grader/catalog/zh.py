@@ -47,14 +47,16 @@ MESSAGES = MappingProxyType({
     "raised": "{file} 第 {line} 行：{type}：{error}\n    {code}",
     "no_requires_grad": "{file} 第 {line} 行：{error}\n    {code}\nbackward() 需要计算图：请在计算 y 之前先对输入调用 "
                         "`x.requires_grad_(True)`（评分器传入的张量默认不需要梯度，requires_grad 为 False）。",
-    "nonscalar_backward": "{file} 第 {line} 行：{error}\n    {code}\n不带参数的 backward() 只能用于标量。对向量 y，"
-                          "请对它的和求导：`y.sum().backward()`，或传入全 1 的梯度：`y.backward(torch.ones_like(y))`。",
+    "nonscalar_backward": "{file} 第 {line} 行：{error}\n    {code}\n不带参数的 backward() 只能用于标量。{name} 是向量："
+                          "请对它的和求导：`{name}.sum().backward()`，或传入全 1 的梯度："
+                          "`{name}.backward(torch.ones_like({name}))`。",
     "backward_twice": "{file} 第 {line} 行：{error}\n    {code}\n调用 backward() 之后计算图会被释放。再次反向传播前请重新计算 y"
                       "（或在第一次调用时传入 retain_graph=True）。",
     "inplace_leaf": "{file} 第 {line} 行：{error}\n    {code}\nx 需要梯度之后不要原地修改它；请创建新张量（y = 2 * x），不要写 x *= 2。",
     "out_of_memory": "{file} 第 {line} 行：你的代码耗尽了内存（{error}）。请检查是否有无限增长的张量。",
-    "zero_none_grad": "{file} 第 {line} 行：{error}\n    {code}\n此时 x.grad 还是 None：请先调用 backward()，再用 "
-                      "`x.grad.zero_()` 清零。",
+    "zero_none_grad": "{file} 第 {line} 行：{error}\n    {code}\n此时 {name}.grad 是 None：自动微分只在被求导的叶子张量"
+                      "（即输入，而不是由它算出的结果）上填写 .grad，而且要在 backward() 运行之后。请在一次 backward 之后"
+                      "清零输入的梯度：`x.grad.zero_()`。",
     "called_exit": "{file} 第 {line} 行：你的代码调用了 sys.exit()；请改为返回结果。",
     "recursion": "{file} 第 {line} 行：{error}：函数在无限地调用自己。",
     # --- 返回的结果 -----------------------------------------------------------

@@ -6,6 +6,8 @@ are recognised by the hint plug-ins an exercise lists (grader.core.hints).
 
 from __future__ import annotations
 
+import re
+
 from grader.core.exercises import CallingProtocol
 from grader.runner.outcome import ErrorInfo, NoneValue, NumberValue, OtherValue, SequenceValue, TensorValue, Value
 from grader.core.results import Message, message
@@ -32,9 +34,20 @@ def error_problem(error: ErrorInfo) -> Message:
     for type_name, fragment, key in _KNOWN_ERRORS:
         if error.type_name == type_name and fragment in error.message:
             return message(key, file=filename, line=line, code=text,
-                           error=f"{error.type_name}: {error.message}".strip())
+                           error=f"{error.type_name}: {error.message}".strip(), name=_receiver(key, text))
     return message("raised", file=filename, line=line, code=text, type=error.type_name,
                    error=_first_line(error.message))
+
+
+# The tensor the student's failing line called backward() on, or whose .grad it cleared: the advice names it.
+_RECEIVERS = {"nonscalar_backward": re.compile(r"([A-Za-z_][\w]*(?:\[[^\]]*\])?)\s*\.backward\("),
+              "zero_none_grad": re.compile(r"([A-Za-z_][\w]*)\.grad\.zero_\(")}
+
+
+def _receiver(key: str, code: str) -> str:
+    pattern = _RECEIVERS.get(key)
+    found = pattern.search(code) if pattern is not None else None
+    return found.group(1) if found else ("y" if key == "nonscalar_backward" else "x")
 
 
 def load_problem(error: ErrorInfo, filename: str) -> Message:

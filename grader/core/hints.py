@@ -48,11 +48,15 @@ class Hint:
         from grader.core.compare import is_close
 
         if self.scaled:
+            # 0 × the answer is no gradient at all, not a factor; and one element is a multiple of anything, so
+            # there only a whole factor (or its inverse) counts: 2× or ½ is a mistake's signature, 59.2134× is not.
             denominator = float((expected.flatten() * expected.flatten()).sum())
             if denominator == 0.0:
                 return None
             k = float((got.flatten() * expected.flatten()).sum()) / denominator
-            if abs(k - 1.0) > 1e-3 and is_close(got, expected * k):
+            if expected.numel() < 2 and not (_whole(k) or (k != 0 and _whole(1 / k))):
+                return None
+            if abs(k) > 1e-3 and abs(k - 1.0) > 1e-3 and is_close(got, expected * k):
                 return message(self.key, k=round(k, 4))
             return None
         if self.wrong is None:
@@ -61,6 +65,10 @@ class Hint:
         if candidate.shape == got.shape and is_close(got, candidate) and not is_close(expected, candidate):
             return message(self.key)
         return None
+
+
+def _whole(value: float) -> bool:
+    return abs(value - round(value)) < 1e-3 * max(1.0, abs(value))
 
 
 def _target_kind(target: str) -> Inspects:

@@ -164,3 +164,15 @@ def test_lc_all_overrides_lang(no_locale):
     no_locale.setenv("LANG", "C")
     no_locale.setenv("LC_ALL", "zh_CN.UTF-8")
     assert resolve_language(None, None) == "zh"
+
+
+def test_the_instructors_part_of_each_catalogue_overrides_no_student_key():
+    """en.py and zh.py merge their *_instructor part last: a key in both would silently replace a student's."""
+    from grader.catalog import en_instructor, zh_instructor
+
+    for module, part in ((en, en_instructor), (zh, zh_instructor)):
+        tree = ast.parse(open(module.__file__, encoding="utf-8").read())
+        own = {node.value for node in ast.walk(tree) if isinstance(node, ast.Dict)
+               for node in node.keys if isinstance(node, ast.Constant)}
+        assert own and not own & set(part.INSTRUCTOR), own & set(part.INSTRUCTOR)
+        assert set(part.INSTRUCTOR) <= set(module.MESSAGES)

@@ -78,9 +78,14 @@ def test_no_ansi_codes_without_color(mixed, course):
 
 
 def test_terminal_total_for_several_exercises(mixed, course):
-    """Does a report on several exercises end with the total of their points?"""
+    """Does a report on several exercises (checked on public cases) end with the total of the points its tests
+    carry, and of how many in all, the hidden cases deciding the rest?"""
     report = render_submission(mixed, course.config, "en", color=False)
-    assert f"{mixed.score:g}/{mixed.max_score:g}" in report.strip().splitlines()[-1]
+    public = round(sum(c.max_score for e in mixed.exercises for c in e.checks), 2)
+    assert 0 < public < mixed.max_score
+    last = report.strip().splitlines()[-1]
+    assert f"{mixed.score:g}/{public:g} points from public cases" in last, last
+    assert f"({mixed.max_score:g} in all)" in last, last
 
 
 def test_results_json_follows_gradescope_schema(mixed, course):

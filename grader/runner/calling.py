@@ -30,17 +30,15 @@ def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file
     also holds ``"swapped"``, what a second call returned while autograd's derivative of those graph nodes was
     scaled (grader.runner.swap). ``record_ops``: False for a light run (grader.runner.facts.RunFacts.ops_recorded).
     """
-    x = given.detach().clone()
+    x = _fresh_input(protocol, given)
     stage: Stage = "call"
     returned = None
     error = None
-    if protocol == PROTOCOL_CALL_BACKWARD:
-        x.requires_grad_(True)
     recorder = Recorder(x, given, source_file, banned, record_ops)
     try:
         with recorder:
             returned = function(x)
-            if protocol == PROTOCOL_CALL_BACKWARD and isinstance(returned, torch.Tensor) and returned.requires_grad:
+            if _grader_backpropagates(protocol, returned):
                 # The grader, not the student, runs backward here (the book's `d.backward()`).
                 stage = "backward"
                 with recorder.grader_backward():
@@ -56,14 +54,25 @@ def run_case(protocol: str, function: Callable, given: torch.Tensor, source_file
 
 def _swapped(protocol: str, function: Callable, given: torch.Tensor, nodes: tuple[str, ...], seed: int) -> dict | None:
     """The returned value and the input's .grad of a second call under the swap; None if that call raised."""
-    x = given.detach().clone()
-    if protocol == PROTOCOL_CALL_BACKWARD:
-        x.requires_grad_(True)
+    x = _fresh_input(protocol, given)
     try:
         with Swap(nodes, seed):
             returned = function(x)
-            if protocol == PROTOCOL_CALL_BACKWARD and isinstance(returned, torch.Tensor) and returned.requires_grad:
+            if _grader_backpropagates(protocol, returned):
                 returned.backward()
     except BaseException:  # noqa: BLE001 - the first call's verdict stands; this one only fails the swap check
         return None
     return {"returned": harvest.value(returned), "grad": harvest.value(x.grad)}
+
+
+def _fresh_input(protocol: str, given: torch.Tensor) -> torch.Tensor:
+    """A copy of the case's input for one call; under call_backward the grader makes it require grad."""
+    x = given.detach().clone()
+    if protocol == PROTOCOL_CALL_BACKWARD:
+        x.requires_grad_(True)
+    return x
+
+
+def _grader_backpropagates(protocol: str, returned: object) -> bool:
+    """Whether the grader runs its own ``d.backward()`` on what the call returned (protocol call_backward)."""
+    return protocol == PROTOCOL_CALL_BACKWARD and isinstance(returned, torch.Tensor) and returned.requires_grad
